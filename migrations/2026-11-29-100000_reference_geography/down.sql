@@ -1,0 +1,5 @@
+DROP TABLE reference_datasets;
+DROP TABLE communes;
+DROP TABLE epcis;
+DROP TABLE departements;
+DROP TABLE regions;

@@ -1,0 +1,86 @@
+//! Settings read from the environment (or the matching command-line flags),
+//! validated once at start so that a typo fails loudly instead of at 3 a.m.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Everything the service reads from its environment. Each field is also a flag
+/// of `serve` and `demo`; the README's configuration table lists them.
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// PostgreSQL URL. When unset, Sésame runs its own private PostgreSQL
+    /// cluster under the data directory, from the system's PostgreSQL binaries.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "SESAME_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Where the private PostgreSQL cluster lives when DATABASE_URL is unset.
+    #[arg(long, env = "SESAME_DATA_DIR", default_value = ".sesame")]
+    pub data_dir: PathBuf,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info,sesame=debug`).
+    #[arg(long, env = "SESAME_LOG", default_value = "info", value_parser = parse_log_filter)]
+    pub log: String,
+
+    /// Log format: `pretty` for people, `json` for log collectors.
+    #[arg(long, env = "SESAME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Maximum number of database connections held by the service.
+    #[arg(long, env = "SESAME_DB_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub db_pool_size: u16,
+
+    /// How long a request waits for a database connection before answering 503,
+    /// in milliseconds.
+    #[arg(long, env = "SESAME_DB_TIMEOUT_MS", default_value_t = 3000,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub db_timeout_ms: u64,
+
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    #[arg(long, env = "SESAME_BODY_LIMIT", default_value_t = 1_048_576,
+          value_parser = clap::value_parser!(u64).range(1024..=104_857_600))]
+    pub body_limit: u64,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "SESAME_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn parse_log_filter(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| format!("not a valid log filter ({e}); example: `info,sesame=debug`"))
+}
+
+impl Settings {
+    pub fn body_limit_bytes(&self) -> usize {
+        usize::try_from(self.body_limit).unwrap_or(usize::MAX)
+    }
+
+    /// Settings for tests and tools: every default, with the given database.
+    pub fn with_database(database_url: String) -> Self {
+        Self {
+            database_url: Some(database_url),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: PathBuf::from(".sesame"),
+            log: "info".to_owned(),
+            log_format: LogFormat::Pretty,
+            db_pool_size: 4,
+            db_timeout_ms: 3000,
+            body_limit: 1_048_576,
+            workers: Some(1),
+        }
+    }
+}

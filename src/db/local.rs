@@ -1,0 +1,387 @@
+//! A private PostgreSQL cluster run from the system's PostgreSQL binaries, for
+//! when no `DATABASE_URL` is given: `sesame demo` on a laptop, and the tests.
+//!
+//! The cluster listens on 127.0.0.1 only, on a free port, with a random
+//! password stored beside it (mode 0600). As root (CI, containers) PostgreSQL
+//! refuses to run, so initdb and the server run as the `postgres` user.
+//!
+//! A small watchdog shell holds a pipe from this process: when the pipe closes
+//! (normal exit, panic, even SIGKILL) it stops the cluster, so no server is
+//! left behind whatever happens to Sésame.
+
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+
+const SUPERUSER: &str = "sesame";
+pub const DATABASE: &str = "sesame";
+/// The unprivileged account PostgreSQL runs as when Sésame runs as root.
+const SERVICE_ACCOUNT: &str = "postgres";
+
+/// What a user can do when no PostgreSQL can be had. Shown verbatim.
+pub const NO_POSTGRES_HELP: &str = "\
+Sésame needs PostgreSQL, and none was found.
+DATABASE_URL is not set, and no PostgreSQL server binaries (initdb, pg_ctl) were
+found on PATH or under /usr/lib/postgresql/*/bin. Any one of these fixes it:
+  1. install PostgreSQL's server (Debian/Ubuntu: `apt-get install postgresql`,
+     Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql@16`)
+     and Sésame will run its own private cluster under SESAME_DATA_DIR;
+  2. point Sésame at an existing server:
+     DATABASE_URL=postgres://user:password@host:5432/sesame;
+  3. run PostgreSQL and Sésame together with Docker: `docker compose up`.";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// `false` for throw-away clusters (tests): no fsync, much faster.
+    pub durable: bool,
+    /// Delete the whole directory when the cluster stops.
+    pub remove_on_stop: bool,
+    pub max_connections: u32,
+}
+
+pub struct LocalPostgres {
+    port: u16,
+    password: String,
+    watchdog: Option<Child>,
+}
+
+impl LocalPostgres {
+    /// Starts (initialising it first if needed) the cluster that lives in `dir`.
+    pub fn start(dir: &Path, options: Options) -> anyhow::Result<Self> {
+        let bin = find_binaries().ok_or_else(|| anyhow::anyhow!(NO_POSTGRES_HELP))?;
+        let run_as = service_account()?;
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let dir = dir.canonicalize()?;
+        let pgdata = dir.join("pgdata");
+        let log_file = pgdata.join("server.log");
+        let password_file = dir.join("pg-password");
+
+        if let Some(user) = &run_as {
+            check_reachable(user, &dir)?;
+        }
+        if !pgdata.join("PG_VERSION").exists() {
+            init_cluster(&bin, run_as.as_deref(), &dir, &pgdata, &password_file)?;
+        }
+        let password = fs::read_to_string(&password_file)
+            .with_context(|| format!("cannot read {}", password_file.display()))?
+            .trim()
+            .to_owned();
+
+        let pg_ctl = |args: &[&str]| pg_command(&bin.join("pg_ctl"), run_as.as_deref(), args);
+        // A server left running by a killed earlier run: stop it, we pick a new port.
+        if pg_ctl(&["status", "-D", path_str(&pgdata)?])
+            .stdout(Stdio::null())
+            .status()?
+            .success()
+        {
+            pg_ctl(&["stop", "-D", path_str(&pgdata)?, "-m", "fast", "-w"]).status()?;
+        }
+
+        let port = choose_port(&dir.join("port"))?;
+        let mut server_options = format!(
+            "-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
+             -c max_connections={}",
+            options.max_connections
+        );
+        if !options.durable {
+            server_options
+                .push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        let started = pg_ctl(&[
+            "start",
+            "-D",
+            path_str(&pgdata)?,
+            "-l",
+            path_str(&log_file)?,
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            &server_options,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .context("cannot run pg_ctl")?;
+        if !started.success() {
+            bail!(
+                "the private PostgreSQL cluster in {} did not start; its log says:\n{}",
+                pgdata.display(),
+                tail(&log_file, 20)
+            );
+        }
+
+        let watchdog = spawn_watchdog(
+            &bin,
+            run_as.as_deref(),
+            &dir,
+            &pgdata,
+            options.remove_on_stop,
+        )?;
+        let cluster = Self {
+            port,
+            password,
+            watchdog: Some(watchdog),
+        };
+        cluster.create_database(&bin, run_as.as_deref())?;
+        Ok(cluster)
+    }
+
+    /// URL of a database of this cluster.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
+    }
+
+    /// Stops the cluster and waits until it is down.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(mut watchdog) = self.watchdog.take() {
+            drop(watchdog.stdin.take()); // closing the pipe is the stop signal
+            watchdog.wait().context("the PostgreSQL watchdog failed")?;
+        }
+        Ok(())
+    }
+
+    fn create_database(&self, bin: &Path, run_as: Option<&str>) -> anyhow::Result<()> {
+        // createdb reads the password from the environment, never from argv.
+        let output = pg_command(
+            &bin.join("createdb"),
+            run_as,
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+                DATABASE,
+            ],
+        )
+        .env("PGPASSWORD", &self.password)
+        .stderr(Stdio::piped())
+        .output()
+        .context("cannot run createdb")?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() || stderr.contains("already exists") {
+            Ok(())
+        } else {
+            bail!("createdb failed: {stderr}")
+        }
+    }
+}
+
+/// The directory holding initdb and pg_ctl: PATH first (the user's choice),
+/// then the newest version under Debian's /usr/lib/postgresql.
+pub fn find_binaries() -> Option<PathBuf> {
+    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let on_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).find(|d| has_tools(d)));
+    if let Some(dir) = on_path {
+        // Through symlinks to the installation itself, where createdb is too.
+        return dir
+            .join("pg_ctl")
+            .canonicalize()
+            .ok()
+            .and_then(|real| real.parent().map(Path::to_path_buf))
+            .or(Some(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, dir)| has_tools(dir))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, dir)| dir)
+}
+
+/// `Some("postgres")` when running as root, where PostgreSQL refuses to start.
+fn service_account() -> anyhow::Result<Option<String>> {
+    let is_root = fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    if !is_root {
+        return Ok(None);
+    }
+    let exists = Command::new("id")
+        .args(["-u", SERVICE_ACCOUNT])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !exists {
+        bail!(
+            "Sésame runs as root, and PostgreSQL refuses to run as root: create an unprivileged \
+             `{SERVICE_ACCOUNT}` user (installing PostgreSQL's server package does), or set DATABASE_URL"
+        );
+    }
+    Ok(Some(SERVICE_ACCOUNT.to_owned()))
+}
+
+/// A command run as `run_as` when given (through `runuser`), in its own process
+/// group so that a Ctrl-C meant for Sésame does not kill PostgreSQL mid-flight:
+/// Sésame stops it cleanly itself.
+fn pg_command(program: &Path, run_as: Option<&str>, args: &[&str]) -> Command {
+    let mut command = match run_as {
+        Some(user) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", user, "--"]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    command.args(args).process_group(0);
+    command
+}
+
+fn check_reachable(user: &str, dir: &Path) -> anyhow::Result<()> {
+    let reachable = Command::new("runuser")
+        .args(["-u", user, "--", "test", "-x"])
+        .arg(dir.parent().unwrap_or(dir))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !reachable {
+        bail!(
+            "PostgreSQL runs as the `{user}` user, which cannot reach {}; set SESAME_DATA_DIR to \
+             a directory it can reach (for example /var/tmp/sesame)",
+            dir.display()
+        );
+    }
+    let ownership = Command::new("chown")
+        .arg(format!("{user}:"))
+        .arg(dir)
+        .status()?;
+    if !ownership.success() {
+        bail!("cannot give {} to the `{user}` user", dir.display());
+    }
+    Ok(())
+}
+
+fn init_cluster(
+    bin: &Path,
+    run_as: Option<&str>,
+    dir: &Path,
+    pgdata: &Path,
+    password_file: &Path,
+) -> anyhow::Result<()> {
+    // A half-made cluster from an interrupted first run: it is ours, start over.
+    if pgdata.exists() {
+        fs::remove_dir_all(pgdata)?;
+    }
+    let password = random_hex();
+    let pwfile = dir.join("initdb-pwfile");
+    fs::write(&pwfile, &password)?;
+    fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))?;
+    if let Some(user) = run_as {
+        Command::new("chown")
+            .arg(format!("{user}:"))
+            .arg(&pwfile)
+            .status()?;
+    }
+    let output = pg_command(
+        &bin.join("initdb"),
+        run_as,
+        &[
+            "-D",
+            path_str(pgdata)?,
+            "-U",
+            SUPERUSER,
+            "--pwfile",
+            path_str(&pwfile)?,
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-locale",
+        ],
+    )
+    .output()
+    .context("cannot run initdb")?;
+    fs::remove_file(&pwfile)?;
+    if !output.status.success() {
+        bail!(
+            "initdb failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(password_file)?;
+    file.write_all(password.as_bytes())?;
+    Ok(())
+}
+
+/// Stops the cluster when this process's end of its stdin closes.
+fn spawn_watchdog(
+    bin: &Path,
+    run_as: Option<&str>,
+    dir: &Path,
+    pgdata: &Path,
+    remove_on_stop: bool,
+) -> anyhow::Result<Child> {
+    let as_user = run_as
+        .map(|u| format!("runuser -u {u} -- "))
+        .unwrap_or_default();
+    let mut script =
+        format!("cat >/dev/null; {as_user}\"$0\" stop -D \"$1\" -m fast -w >/dev/null",);
+    if remove_on_stop {
+        script.push_str("; rm -rf \"$2\"");
+    }
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(bin.join("pg_ctl"))
+        .arg(pgdata)
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("cannot start the PostgreSQL watchdog")
+}
+
+/// The port this cluster had last time when it is still free (URLs stay
+/// stable across restarts), otherwise a new free one; remembered in `file`.
+fn choose_port(file: &Path) -> anyhow::Result<u16> {
+    let previous = fs::read_to_string(file)
+        .ok()
+        .and_then(|p| p.trim().parse::<u16>().ok());
+    let port = match previous {
+        Some(port) if TcpListener::bind(("127.0.0.1", port)).is_ok() => port,
+        _ => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+    };
+    fs::write(file, port.to_string())?;
+    Ok(port)
+}
+
+fn random_hex() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn path_str(path: &Path) -> anyhow::Result<&str> {
+    path.to_str()
+        .ok_or_else(|| anyhow::anyhow!("{} is not valid UTF-8", path.display()))
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,100 @@
+//! Database access: the connection pool, the embedded migrations, and the
+//! private PostgreSQL cluster used when no `DATABASE_URL` is given.
+
+pub mod local;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::Context;
+use deadpool::Runtime;
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// A pool that never makes a request wait longer than `timeout` for a
+/// connection: past it the request gets a 503 instead of hanging.
+pub fn build_pool(
+    database_url: &str,
+    max_size: usize,
+    timeout: Duration,
+) -> anyhow::Result<DbPool> {
+    let mut config = ManagerConfig::default();
+    // A broken connection is detected by the driver (closed socket) and dropped;
+    // no extra round trip per checkout.
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .build()
+        .context("cannot build the database connection pool")
+}
+
+/// Applies every pending migration and returns the versions it applied.
+/// Diesel's migration runner is synchronous, so it runs on the blocking pool.
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .context("cannot connect to the database to migrate it")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+    .await
+    .context("the migration task panicked")?
+}
+
+/// Versions of the migrations compiled into this binary.
+pub fn embedded_versions() -> BTreeSet<String> {
+    MigrationSource::<Pg>::migrations(&MIGRATIONS)
+        .map(|migrations| {
+            migrations
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(QueryableByName)]
+struct AppliedMigration {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// True when the database has exactly the migrations this binary knows.
+pub async fn migrations_are_current(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    let applied: BTreeSet<String> =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+            .load::<AppliedMigration>(conn)
+            .await?
+            .into_iter()
+            .map(|m| m.version)
+            .collect();
+    Ok(applied == embedded_versions())
+}
+
+/// Connects once, outside the pool (for commands and start-up checks).
+pub async fn connect(database_url: &str) -> ConnectionResult<AsyncPgConnection> {
+    AsyncPgConnection::establish(database_url).await
+}

@@ -1,0 +1,214 @@
+//! One error type for the whole API, rendered as RFC 9457 problem+json.
+//!
+//! Each kind has a stable `type` URI under [`PROBLEM_BASE`]; clients switch on
+//! it, never on `title` or `detail`. Internal details (SQL, causes) are logged
+//! with the request id and never returned.
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_BASE: &str = "https://sesame.example/problems/";
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+/// Seconds a client should wait before retrying when the database is unavailable.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://sesame.example/problems/invalid-parameter",
+    "title": "Invalid query parameter",
+    "status": 400,
+    "detail": "limit: must be between 1 and 200",
+    "errors": [{"field": "limit", "message": "must be between 1 and 200"}]
+}))]
+pub struct Problem {
+    /// Stable URI identifying the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short human-readable summary of the kind of problem.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// Human-readable explanation of this occurrence.
+    pub detail: String,
+    /// One entry per offending field or parameter, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// What is wrong with one field of a body or one query parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Name of the parameter, or path of the field in the body (`lines[2].quantity`).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{method} is not allowed on this resource")]
+    MethodNotAllowed {
+        method: Method,
+        allowed: Vec<Method>,
+    },
+    #[error("{0}")]
+    MalformedBody(String),
+    #[error("{}", describe(.0))]
+    InvalidParameters(Vec<FieldError>),
+    #[error("{}", describe(.0))]
+    Validation(Vec<FieldError>),
+    #[error("the request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable(String),
+    #[error("{0}")]
+    NotReady(String),
+    #[error("an internal error occurred; it has been logged with the request id")]
+    Internal(#[source] anyhow::Error),
+}
+
+fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    pub fn invalid_parameter(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidParameters(vec![FieldError::new(field, message)])
+    }
+
+    /// The stable slug of the `type` URI and the title of each kind.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::NotFound(_) => ("not-found", "Resource not found"),
+            Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            Self::MalformedBody(_) => ("malformed-body", "Malformed request body"),
+            Self::InvalidParameters(_) => ("invalid-parameter", "Invalid query parameter"),
+            Self::Validation(_) => ("validation-failed", "Validation failed"),
+            Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::Unavailable(_) => ("service-unavailable", "Service temporarily unavailable"),
+            Self::NotReady(_) => ("not-ready", "Service not ready"),
+            Self::Internal(_) => ("internal-error", "Internal server error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.kind();
+        let errors = match self {
+            Self::InvalidParameters(errors) | Self::Validation(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        Problem {
+            problem_type: format!("{PROBLEM_BASE}{slug}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
+        match self {
+            Self::Unavailable(_) | Self::NotReady(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            Self::MethodNotAllowed { allowed, .. } => {
+                let allow = allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                response.insert_header((header::ALLOW, allow));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &error {
+            Error::NotFound => Self::not_found("resource not found"),
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::Unavailable(info.message().to_owned()),
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_server_going_away(info.message()) =>
+            {
+                Self::Unavailable(info.message().to_owned())
+            }
+            _ => Self::Internal(error.into()),
+        }
+    }
+}
+
+/// PostgreSQL's messages for SQLSTATE classes 57P (operator intervention) that
+/// mean "try again soon": the server is shutting down, restarting or killed
+/// this session. diesel reports them as `Unknown`, so the message is all we have.
+fn is_server_going_away(message: &str) -> bool {
+    const TRANSIENT: [&str; 4] = [
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+    ];
+    TRANSIENT.iter().any(|t| message.starts_with(t))
+}
+
+impl From<crate::db::PoolError> for ApiError {
+    fn from(error: crate::db::PoolError) -> Self {
+        // Every way of failing to get a connection (timeout, refused, closed pool)
+        // is an outage from the client's point of view.
+        Self::Unavailable(error.to_string())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,86 @@
+//! Sésame: a farm-to-canteen food marketplace for local authorities.
+//!
+//! [`build_app`] is the one place where routes and middleware are assembled;
+//! the binary (`main.rs`) and the integration tests both use it.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod geo;
+pub mod http;
+pub mod openapi;
+pub mod ops;
+pub mod schema;
+pub mod server;
+pub mod telemetry;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::db::DbPool;
+use crate::http::extract::{json_config, path_config};
+use crate::http::fallback::{KnownRoutes, not_routed};
+use crate::http::middleware::request_context;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+/// Every documented route: the API under `/api/v1`, operations at the root.
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.configure(ops::routes)
+        .service(utoipa_actix_web::scope("/api/v1").configure(geo::routes));
+}
+
+/// The OpenAPI document, generated from the routes (`sesame openapi` prints it).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+        .1
+}
+
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    let known_routes = KnownRoutes::from_openapi(&api);
+    app.app_data(json_config(state.body_limit))
+        .app_data(path_config())
+        .app_data(web::Data::new(known_routes))
+        .app_data(web::Data::new(telemetry::metrics_handle()))
+        .app_data(web::Data::new(state))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", api))
+        .default_service(web::to(not_routed))
+        .wrap(
+            DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "no-referrer")),
+        )
+        .wrap(Compress::default())
+        .wrap(from_fn(request_context))
+}

@@ -1,0 +1,325 @@
+//! Test harness. With `DATABASE_URL` set, tests use that server; otherwise a
+//! private PostgreSQL cluster is started once for this test binary in a
+//! temporary directory, and stopped and deleted when the binary exits.
+//!
+//! Migrations and the reference geography are applied once to a template
+//! database; each test gets a fresh copy (`CREATE DATABASE … TEMPLATE`), so
+//! tests run in parallel and never see each other's data.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use actix_web::dev::ServerHandle;
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use sesame::db::local::{self, LocalPostgres};
+use sesame::{AppState, build_app, db, server};
+
+/// Small enough that tests run with a small pool, large enough to hit 413.
+pub const TEST_BODY_LIMIT: usize = 64 * 1024;
+
+struct TestServer {
+    /// URL of a database on the server that may create databases.
+    admin_url: String,
+    template: String,
+    _cluster: Option<LocalPostgres>,
+}
+
+fn test_server() -> &'static TestServer {
+    // A failed set-up is kept, not retried by every test: each then reports it.
+    static SERVER: OnceLock<Result<TestServer, String>> = OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        let (admin_url, cluster) = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => (url, None),
+            _ => {
+                let dir = std::env::temp_dir().join(format!("sesame-test-{}", std::process::id()));
+                let options = local::Options {
+                    durable: false,
+                    remove_on_stop: true,
+                    max_connections: 400,
+                };
+                let cluster = LocalPostgres::start(&dir, options)
+                    .map_err(|e| format!("cannot start the test PostgreSQL cluster: {e:#}"))?;
+                (cluster.url(local::DATABASE), Some(cluster))
+            }
+        };
+        let template = template_name();
+        let url = admin_url.clone();
+        let name = template.clone();
+        // Its own thread and runtime: each test has its own runtime, and this
+        // one-time set-up must not belong to whichever test came first.
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .expect("tokio runtime")
+                .block_on(create_template(&url, &name))
+        })
+        .join()
+        .map_err(|_| "the template set-up panicked".to_owned())?
+        .map_err(|e| format!("cannot prepare the template database: {e:#}"))?;
+        Ok(TestServer {
+            admin_url,
+            template,
+            _cluster: cluster,
+        })
+    });
+    server.as_ref().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Named after the migrations' content, so a changed migration gets a new
+/// template while an unchanged one is reused across runs on a shared server.
+fn template_name() -> String {
+    let mut hasher = DefaultHasher::new();
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = walk(&migrations);
+    files.sort();
+    for file in files {
+        file.hash(&mut hasher);
+        std::fs::read(&file)
+            .expect("read migration")
+            .hash(&mut hasher);
+    }
+    sesame::geo::reference::shipped_version().hash(&mut hasher);
+    format!("sesame_template_{:016x}", hasher.finish())
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("migrations folder")
+        .flat_map(|entry| {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+async fn create_template(admin_url: &str, template: &str) -> anyhow::Result<()> {
+    let mut admin = db::connect(admin_url).await?;
+    // Serialise test binaries sharing one server; the winner builds the template.
+    admin
+        .batch_execute("SELECT pg_advisory_lock(720451)")
+        .await?;
+    let exists = database_exists(&mut admin, template).await?;
+    if !exists {
+        let building = format!("{template}_building");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {building}"))
+            .await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {building}"))
+            .await?;
+        server::prepare(&with_database(admin_url, &building)).await?;
+        admin
+            .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .await?;
+    }
+    admin
+        .batch_execute("SELECT pg_advisory_unlock(720451)")
+        .await?;
+    Ok(())
+}
+
+async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Result<bool> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let row: Found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(conn)
+            .await?;
+    Ok(row.found)
+}
+
+/// The same server URL pointing at another database.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// A fresh, migrated database with the reference geography, for one test.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        Self::create(Some(&test_server().template)).await
+    }
+
+    /// A database with nothing in it, not even the migrations.
+    pub async fn empty() -> Self {
+        Self::create(None).await
+    }
+
+    async fn create(template: Option<&str>) -> Self {
+        let server = test_server();
+        let name = format!("sesame_test_{}", uuid::Uuid::new_v4().simple());
+        let sql = match template {
+            Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
+        let mut admin = db::connect(&server.admin_url)
+            .await
+            .expect("connect to the test server");
+        admin
+            .batch_execute(&sql)
+            .await
+            .expect("create the test database");
+        Self {
+            url: with_database(&server.admin_url, &name),
+            name,
+        }
+    }
+
+    pub async fn connect(&self) -> AsyncPgConnection {
+        db::connect(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Drops the database on a shared server; a private cluster is deleted
+    /// whole at the end anyway, but dropping keeps it small during the run.
+    fn drop(&mut self) {
+        let admin_url = test_server().admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = db::connect(&admin_url).await.ok()?;
+                admin.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// The real application over real HTTP on a free port, on its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+    server: ServerHandle,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let database = TestDatabase::new().await;
+        let url = database.url.clone();
+        Self::spawn_on(database, &url).await
+    }
+
+    /// The app on `database_url`, which may point anywhere (even nowhere).
+    pub async fn spawn_on(database: TestDatabase, database_url: &str) -> Self {
+        let pool = db::build_pool(database_url, 4, Duration::from_secs(2)).expect("pool");
+        let state = AppState {
+            pool,
+            body_limit: TEST_BODY_LIMIT,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let address = format!("http://{}", listener.local_addr().expect("local address"));
+        let server = HttpServer::new(move || build_app(state.clone()))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .expect("listen")
+            .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            database,
+            server: handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn db(&self) -> AsyncPgConnection {
+        self.database.connect().await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting connections; the runtime ends with the test anyway.
+        drop(self.server.stop(false));
+    }
+}
+
+/// Asserts that a response is a problem document with this status and type
+/// slug, and returns the document.
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: u16,
+    slug: &str,
+) -> serde_json::Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(
+        body["type"],
+        format!("https://sesame.example/problems/{slug}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}

@@ -1,0 +1,9 @@
+//! The one integration-test binary: the real app over real HTTP, each test on
+//! its own database cloned from a migrated template (see `helpers`).
+
+mod errors;
+mod geography;
+mod helpers;
+mod migrations;
+mod openapi;
+mod operations;

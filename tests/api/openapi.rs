@@ -1,0 +1,72 @@
+//! The committed OpenAPI document is the one the code generates and serves.
+
+use std::path::Path;
+
+use crate::helpers::TestApp;
+
+const REGENERATE: &str = "cargo run --quiet -- openapi > openapi/openapi.json";
+
+fn committed() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `{REGENERATE}`", path.display()));
+    serde_json::from_str(&text).expect("openapi/openapi.json is JSON")
+}
+
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    let generated = serde_json::to_value(sesame::openapi_document()).unwrap();
+    assert!(
+        generated == committed(),
+        "openapi/openapi.json is out of date: regenerate it with `{REGENERATE}` and commit it"
+    );
+}
+
+#[test]
+fn every_operation_is_documented_completely() {
+    let document = committed();
+    assert_eq!(document["openapi"], "3.1.0");
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            assert!(operation["operationId"].is_string(), "{at}: operationId");
+            assert!(
+                operation["summary"].is_string() || operation["description"].is_string(),
+                "{at}: summary"
+            );
+            assert!(operation["tags"].is_array(), "{at}: tag");
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{at}: success response"
+            );
+            // Every documented error is a problem document.
+            for (status, response) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                assert!(
+                    response["content"]["application/problem+json"].is_object(),
+                    "{at}: {status} is not problem+json"
+                );
+            }
+            if path.starts_with("/api/") {
+                assert!(
+                    responses.contains_key("503"),
+                    "{at}: the database-down answer"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_served_document_and_swagger_ui() {
+    let app = TestApp::spawn().await;
+    let served: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    assert_eq!(served, committed());
+
+    let ui = app.get("/docs/").await;
+    assert_eq!(ui.status(), 200);
+    let html = ui.text().await.unwrap();
+    assert!(html.contains("swagger"), "{html}");
+    // The UI is served from the binary: no CDN.
+    assert!(!html.contains("https://"), "{html}");
+}
