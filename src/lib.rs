@@ -75,6 +75,7 @@ pub fn build_app(
         .app_data(web::Data::new(telemetry::metrics_handle()))
         .app_data(web::Data::new(state))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", api))
+        .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(not_routed))
         .wrap(
             DefaultHeaders::new()

@@ -31,8 +31,9 @@ impl Database {
         let options = local::Options {
             durable: true,
             remove_on_stop: false,
-            // The pool plus a margin for migrations and an operator's psql.
-            max_connections: u32::from(settings.db_pool_size) + 10,
+            // PostgreSQL's default, or the pool plus a margin for migrations,
+            // an operator's psql and a benchmark's clients.
+            max_connections: (u32::from(settings.db_pool_size) + 20).max(100),
         };
         let cluster = LocalPostgres::start(dir, options)?;
         Ok(Self {
@@ -46,6 +47,7 @@ impl Database {
         if let Some(cluster) = self.local {
             tracing::info!("stopping the private PostgreSQL cluster");
             cluster.stop()?;
+            tracing::info!("private PostgreSQL cluster stopped");
         }
         Ok(())
     }

@@ -180,10 +180,13 @@ impl LocalPostgres {
 /// The directory holding initdb and pg_ctl: PATH first (the user's choice),
 /// then the newest version under Debian's /usr/lib/postgresql.
 pub fn find_binaries() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    find_binaries_in(&path, Path::new("/usr/lib/postgresql"))
+}
+
+fn find_binaries_in(path: &std::ffi::OsStr, versions_root: &Path) -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    let on_path = std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).find(|d| has_tools(d)));
-    if let Some(dir) = on_path {
+    if let Some(dir) = std::env::split_paths(path).find(|d| has_tools(d)) {
         // Through symlinks to the installation itself, where createdb is too.
         return dir
             .join("pg_ctl")
@@ -192,7 +195,7 @@ pub fn find_binaries() -> Option<PathBuf> {
             .and_then(|real| real.parent().map(Path::to_path_buf))
             .or(Some(dir));
     }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir(versions_root)
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|entry| {
@@ -384,4 +387,37 @@ fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::fs;
+
+    use super::find_binaries_in;
+
+    #[test]
+    fn binaries_are_found_on_path_or_under_the_newest_debian_version() {
+        let root = std::env::temp_dir().join(format!("sesame-bin-{}", uuid::Uuid::new_v4().simple()));
+        let versions = root.join("lib");
+        let nothing = OsString::from(root.join("empty"));
+        assert_eq!(find_binaries_in(&nothing, &versions), None, "no PostgreSQL anywhere");
+
+        for version in ["9", "15", "16"] {
+            let bin = versions.join(version).join("bin");
+            fs::create_dir_all(&bin).unwrap();
+            fs::write(bin.join("initdb"), "").unwrap();
+            fs::write(bin.join("pg_ctl"), "").unwrap();
+        }
+        fs::create_dir_all(versions.join("17").join("bin")).unwrap(); // a client-only install
+        assert_eq!(find_binaries_in(&nothing, &versions), Some(versions.join("16").join("bin")));
+
+        let on_path = root.join("path");
+        fs::create_dir_all(&on_path).unwrap();
+        fs::write(on_path.join("initdb"), "").unwrap();
+        fs::write(on_path.join("pg_ctl"), "").unwrap();
+        let path = std::env::join_paths([root.join("empty"), on_path.clone()]).unwrap();
+        assert_eq!(find_binaries_in(&path, &versions), Some(on_path.canonicalize().unwrap()));
+        fs::remove_dir_all(&root).unwrap();
+    }
 }

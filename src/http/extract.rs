@@ -64,3 +64,59 @@ pub fn path_config() -> web::PathConfig {
         ApiError::not_found(format!("no such resource ({error})")).into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, HttpResponse, test, web};
+    use serde::Deserialize;
+
+    use super::json_config;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Basket {
+        #[allow(dead_code)]
+        quantity: u32,
+    }
+
+    async fn accept(_: web::Json<Basket>) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+
+    /// Posts `body` to an app using the API's JSON configuration (limit 64
+    /// bytes) and returns the status and the problem's type slug.
+    async fn post(content_type: &str, body: &str) -> (u16, String) {
+        let app = test::init_service(
+            App::new()
+                .app_data(json_config(64))
+                .route("/", web::post().to(accept)),
+        )
+        .await;
+        let request = test::TestRequest::post()
+            .uri("/")
+            .insert_header(("content-type", content_type))
+            .set_payload(body.to_owned())
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        let status = response.status().as_u16();
+        if status == 204 {
+            return (status, String::new());
+        }
+        assert_eq!(response.headers().get("content-type").unwrap(), "application/problem+json");
+        let problem: serde_json::Value = test::read_body_json(response).await;
+        let slug = problem["type"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        (status, slug)
+    }
+
+    #[actix_web::test]
+    async fn json_bodies_fail_with_precise_problems() {
+        let json = "application/json";
+        assert_eq!(post(json, r#"{"quantity": 3}"#).await, (204, String::new()));
+        assert_eq!(post(json, r#"{"quantity": "#).await, (400, "malformed-body".into()));
+        assert_eq!(post(json, r#"{"quantity": -1}"#).await, (422, "validation-failed".into()));
+        assert_eq!(post(json, r#"{"quantity": 1, "price": 0}"#).await, (422, "validation-failed".into()));
+        let oversized = format!(r#"{{"quantity": 1, "note": "{}"}}"#, "x".repeat(100));
+        assert_eq!(post(json, &oversized).await, (413, "payload-too-large".into()));
+        assert_eq!(post("text/plain", r#"{"quantity": 3}"#).await, (415, "unsupported-media-type".into()));
+    }
+}

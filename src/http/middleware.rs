@@ -59,7 +59,7 @@ pub async fn request_context(
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),
-            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             "request served"
         );
     });
