@@ -398,10 +398,15 @@ mod tests {
 
     #[test]
     fn binaries_are_found_on_path_or_under_the_newest_debian_version() {
-        let root = std::env::temp_dir().join(format!("sesame-bin-{}", uuid::Uuid::new_v4().simple()));
+        let root =
+            std::env::temp_dir().join(format!("sesame-bin-{}", uuid::Uuid::new_v4().simple()));
         let versions = root.join("lib");
         let nothing = OsString::from(root.join("empty"));
-        assert_eq!(find_binaries_in(&nothing, &versions), None, "no PostgreSQL anywhere");
+        assert_eq!(
+            find_binaries_in(&nothing, &versions),
+            None,
+            "no PostgreSQL anywhere"
+        );
 
         for version in ["9", "15", "16"] {
             let bin = versions.join(version).join("bin");
@@ -410,14 +415,20 @@ mod tests {
             fs::write(bin.join("pg_ctl"), "").unwrap();
         }
         fs::create_dir_all(versions.join("17").join("bin")).unwrap(); // a client-only install
-        assert_eq!(find_binaries_in(&nothing, &versions), Some(versions.join("16").join("bin")));
+        assert_eq!(
+            find_binaries_in(&nothing, &versions),
+            Some(versions.join("16").join("bin"))
+        );
 
         let on_path = root.join("path");
         fs::create_dir_all(&on_path).unwrap();
         fs::write(on_path.join("initdb"), "").unwrap();
         fs::write(on_path.join("pg_ctl"), "").unwrap();
         let path = std::env::join_paths([root.join("empty"), on_path.clone()]).unwrap();
-        assert_eq!(find_binaries_in(&path, &versions), Some(on_path.canonicalize().unwrap()));
+        assert_eq!(
+            find_binaries_in(&path, &versions),
+            Some(on_path.canonicalize().unwrap())
+        );
         fs::remove_dir_all(&root).unwrap();
     }
 }

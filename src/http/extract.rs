@@ -102,9 +102,18 @@ mod tests {
         if status == 204 {
             return (status, String::new());
         }
-        assert_eq!(response.headers().get("content-type").unwrap(), "application/problem+json");
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
         let problem: serde_json::Value = test::read_body_json(response).await;
-        let slug = problem["type"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let slug = problem["type"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
         (status, slug)
     }
 
@@ -112,11 +121,26 @@ mod tests {
     async fn json_bodies_fail_with_precise_problems() {
         let json = "application/json";
         assert_eq!(post(json, r#"{"quantity": 3}"#).await, (204, String::new()));
-        assert_eq!(post(json, r#"{"quantity": "#).await, (400, "malformed-body".into()));
-        assert_eq!(post(json, r#"{"quantity": -1}"#).await, (422, "validation-failed".into()));
-        assert_eq!(post(json, r#"{"quantity": 1, "price": 0}"#).await, (422, "validation-failed".into()));
+        assert_eq!(
+            post(json, r#"{"quantity": "#).await,
+            (400, "malformed-body".into())
+        );
+        assert_eq!(
+            post(json, r#"{"quantity": -1}"#).await,
+            (422, "validation-failed".into())
+        );
+        assert_eq!(
+            post(json, r#"{"quantity": 1, "price": 0}"#).await,
+            (422, "validation-failed".into())
+        );
         let oversized = format!(r#"{{"quantity": 1, "note": "{}"}}"#, "x".repeat(100));
-        assert_eq!(post(json, &oversized).await, (413, "payload-too-large".into()));
-        assert_eq!(post("text/plain", r#"{"quantity": 3}"#).await, (415, "unsupported-media-type".into()));
+        assert_eq!(
+            post(json, &oversized).await,
+            (413, "payload-too-large".into())
+        );
+        assert_eq!(
+            post("text/plain", r#"{"quantity": 3}"#).await,
+            (415, "unsupported-media-type".into())
+        );
     }
 }
