@@ -47,6 +47,16 @@ pub struct Settings {
           value_parser = clap::value_parser!(u64).range(1024..=104_857_600))]
     pub body_limit: u64,
 
+    /// Secret that signs access tokens: at least 32 random bytes. Required by
+    /// `serve`; `demo` makes one and keeps it in the data directory.
+    #[arg(long, env = "SESAME_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Behind a reverse proxy: take the client address (for login
+    /// throttling) from the last X-Forwarded-For hop.
+    #[arg(long, env = "SESAME_TRUST_FORWARDED", default_value_t = false)]
+    pub trust_forwarded: bool,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SESAME_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
@@ -67,20 +77,5 @@ fn parse_log_filter(value: &str) -> Result<String, String> {
 impl Settings {
     pub fn body_limit_bytes(&self) -> usize {
         usize::try_from(self.body_limit).unwrap_or(usize::MAX)
-    }
-
-    /// Settings for tests and tools: every default, with the given database.
-    pub fn with_database(database_url: String) -> Self {
-        Self {
-            database_url: Some(database_url),
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: PathBuf::from(".sesame"),
-            log: "info".to_owned(),
-            log_format: LogFormat::Pretty,
-            db_pool_size: 4,
-            db_timeout_ms: 3000,
-            body_limit: 1_048_576,
-            workers: Some(1),
-        }
     }
 }

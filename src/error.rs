@@ -59,6 +59,14 @@ impl FieldError {
 pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts; retry in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     #[error("{method} is not allowed on this resource")]
     MethodNotAllowed {
         method: Method,
@@ -95,6 +103,10 @@ impl ApiError {
         Self::NotFound(what.into())
     }
 
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
     pub fn invalid_parameter(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidParameters(vec![FieldError::new(field, message)])
     }
@@ -103,6 +115,10 @@ impl ApiError {
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
             Self::NotFound(_) => ("not-found", "Resource not found"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::Forbidden(_) => ("forbidden", "Action not allowed"),
+            Self::Conflict(_) => ("conflict", "Conflict with the current state"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::MalformedBody(_) => ("malformed-body", "Malformed request body"),
             Self::InvalidParameters(_) => ("invalid-parameter", "Invalid query parameter"),
@@ -135,6 +151,10 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -157,6 +177,12 @@ impl ResponseError for ApiError {
             Self::Unavailable(_) | Self::NotReady(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
+            Self::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
             Self::MethodNotAllowed { allowed, .. } => {
                 let allow = allowed
                     .iter()
@@ -176,6 +202,9 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &error {
             Error::NotFound => Self::not_found("resource not found"),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::Conflict("a resource with the same unique value already exists".into())
+            }
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,

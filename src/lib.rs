@@ -3,11 +3,15 @@
 //! [`build_app`] is the one place where routes and middleware are assembled;
 //! the binary (`main.rs`) and the integration tests both use it.
 
+pub mod accounts;
+pub mod auth;
+pub mod codes;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod geo;
 pub mod http;
+pub mod ids;
 pub mod openapi;
 pub mod ops;
 pub mod schema;
@@ -24,7 +28,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::db::DbPool;
-use crate::http::extract::{json_config, path_config};
+use crate::http::extract::{BodyLimit, path_config, payload_config};
 use crate::http::fallback::{KnownRoutes, not_routed};
 use crate::http::middleware::request_context;
 
@@ -34,12 +38,17 @@ pub struct AppState {
     pub pool: DbPool,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    pub auth: auth::Auth,
 }
 
 /// Every documented route: the API under `/api/v1`, operations at the root.
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.configure(ops::routes)
-        .service(utoipa_actix_web::scope("/api/v1").configure(geo::routes));
+    cfg.configure(ops::routes).service(
+        utoipa_actix_web::scope("/api/v1")
+            .configure(geo::routes)
+            .configure(auth::routes)
+            .configure(accounts::routes),
+    );
 }
 
 /// The OpenAPI document, generated from the routes (`sesame openapi` prints it).
@@ -69,7 +78,8 @@ pub fn build_app(
         .configure(routes)
         .split_for_parts();
     let known_routes = KnownRoutes::from_openapi(&api);
-    app.app_data(json_config(state.body_limit))
+    app.app_data(payload_config(state.body_limit))
+        .app_data(BodyLimit(state.body_limit))
         .app_data(path_config())
         .app_data(web::Data::new(known_routes))
         .app_data(web::Data::new(telemetry::metrics_handle()))

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sesame::config::{LogFormat, Settings};
-use sesame::server::{self, Database};
+use sesame::server::{self, Database, SecretSource};
 use sesame::telemetry;
 
 #[derive(Parser)]
@@ -28,14 +28,45 @@ enum Command {
     Migrate(Settings),
     /// Print the OpenAPI document (the committed openapi/openapi.json).
     Openapi,
+    /// Administration tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user (the first platform administrator, typically). Without
+    /// --password-stdin, a strong password is generated and printed once.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        display_name: String,
+        /// Make the user a platform administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Openapi => print_openapi(),
-        Command::Serve(settings) | Command::Demo(settings) => run(settings, true),
-        Command::Migrate(settings) => run(settings, false),
+        Command::Serve(settings) => run(settings, Some(SecretSource::Environment)),
+        Command::Demo(settings) => run(settings, Some(SecretSource::EnvironmentOrDataDir)),
+        Command::Migrate(settings) => run(settings, None),
+        Command::Admin(AdminCommand::CreateUser {
+            email,
+            display_name,
+            admin,
+            password_stdin,
+            settings,
+        }) => create_user(settings, &email, &display_name, admin, password_stdin),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -52,20 +83,58 @@ fn print_openapi() -> anyhow::Result<()> {
 }
 
 /// Opens the database (starting the private cluster if needed), prepares it,
-/// optionally serves, and always stops what it started.
-fn run(settings: Settings, serve: bool) -> anyhow::Result<()> {
+/// serves when a secret source is given, and always stops what it started.
+fn run(settings: Settings, serve: Option<SecretSource>) -> anyhow::Result<()> {
     telemetry::init_logging(&settings.log, settings.log_format);
     if settings.log_format == LogFormat::Pretty {
         tracing::info!("Sésame {}", env!("CARGO_PKG_VERSION"));
     }
+    // Checked before anything starts: a bad secret should not cost a cluster start.
+    let secret = serve
+        .map(|source| server::jwt_secret(&settings, source))
+        .transpose()?;
     let database = Database::open(&settings)?;
     let outcome = actix_web::rt::System::new().block_on(async {
         server::prepare(&database.url).await?;
-        if serve {
-            server::serve(&settings, &database.url).await?;
+        if let Some(secret) = &secret {
+            server::serve(&settings, &database.url, secret).await?;
         }
         anyhow::Ok(())
     });
     let closed = database.close();
     outcome.and(closed)
+}
+
+fn create_user(
+    settings: Settings,
+    email: &str,
+    display_name: &str,
+    admin: bool,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    telemetry::init_logging(&settings.log, settings.log_format);
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        sesame::auth::password::generate()?
+    };
+    let database = Database::open(&settings)?;
+    let outcome = actix_web::rt::System::new().block_on(async {
+        server::prepare(&database.url).await?;
+        server::create_user(&database.url, email, display_name, &password, admin).await
+    });
+    database.close()?;
+    let user = outcome?;
+    println!(
+        "created user {} ({}){}",
+        user.email,
+        user.id,
+        if user.is_admin { ", administrator" } else { "" }
+    );
+    if !password_stdin {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
 }

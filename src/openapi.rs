@@ -1,7 +1,8 @@
 //! The root of the OpenAPI document. Paths are collected from the routes
 //! themselves (utoipa-actix-web); this adds what no handler carries.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
 
@@ -16,10 +17,30 @@ use crate::error::{FieldError, Problem};
             `type` URI is stable: switch on it, not on the text.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Accounts and sessions: register, log in, refresh, log out"),
+        (name = "organisations", description = "Farms, distributors, canteens and authorities; members and invitations"),
+        (name = "admin", description = "Platform administration: verifying organisations"),
         (name = "geography", description = "Reference geography: communes, EPCIs (Etalab, Licence Ouverte 2.0)"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError)),
 )]
 pub struct ApiDoc;
+
+/// The `bearer` scheme: a JWT access token from `/api/v1/auth/login`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        scheme.description = Some(
+            "Access token from `POST /api/v1/auth/login` or `/auth/refresh`; valid 15 minutes."
+                .to_owned(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}

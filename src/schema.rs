@@ -1,6 +1,21 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    canteen_profiles (organisation_id) {
+        organisation_id -> Uuid,
+        sectors -> Array<Text>,
+        management_type -> Text,
+        production_type -> Text,
+        economic_model -> Text,
+        daily_meal_count -> Int4,
+        yearly_meal_count -> Int4,
+        central_kitchen_siret -> Nullable<Text>,
+        local_definition -> Text,
+        local_km -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
     communes (insee) {
         insee -> Text,
         name -> Text,
@@ -8,6 +23,14 @@ diesel::table! {
         departement_code -> Text,
         epci_siren -> Nullable<Text>,
         population -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    delivery_areas (organisation_id, area_kind, code) {
+        organisation_id -> Uuid,
+        area_kind -> Text,
+        code -> Text,
     }
 }
 
@@ -29,6 +52,60 @@ diesel::table! {
 }
 
 diesel::table! {
+    farm_certifications (organisation_id, label) {
+        organisation_id -> Uuid,
+        label -> Text,
+        certificate_number -> Nullable<Text>,
+        certifying_body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        invited_by -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    memberships (organisation_id, user_id) {
+        organisation_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organisations (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        siret -> Text,
+        siren -> Text,
+        commune_insee -> Text,
+        address -> Text,
+        latitude -> Nullable<Float8>,
+        longitude -> Nullable<Float8>,
+        description -> Text,
+        contact_email -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        status -> Text,
+        productions -> Array<Text>,
+        authority_epci -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     reference_datasets (name) {
         name -> Text,
         source -> Text,
@@ -39,20 +116,72 @@ diesel::table! {
 }
 
 diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Bytea,
+        session_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     regions (code) {
         code -> Text,
         name -> Text,
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        is_admin -> Bool,
+        disabled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(canteen_profiles -> organisations (organisation_id));
 diesel::joinable!(communes -> departements (departement_code));
 diesel::joinable!(communes -> epcis (epci_siren));
+diesel::joinable!(delivery_areas -> organisations (organisation_id));
 diesel::joinable!(departements -> regions (region_code));
+diesel::joinable!(farm_certifications -> organisations (organisation_id));
+diesel::joinable!(invitations -> organisations (organisation_id));
+diesel::joinable!(invitations -> users (invited_by));
+diesel::joinable!(memberships -> organisations (organisation_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(organisations -> communes (commune_insee));
+diesel::joinable!(organisations -> epcis (authority_epci));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    canteen_profiles,
     communes,
+    delivery_areas,
     departements,
     epcis,
+    farm_certifications,
+    invitations,
+    memberships,
+    organisations,
     reference_datasets,
+    refresh_tokens,
     regions,
+    sessions,
+    users,
 );

@@ -3,11 +3,11 @@
 
 use std::future::{Ready, ready};
 
-use actix_web::error::{JsonPayloadError, PathError};
+use actix_web::error::PathError;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 
 /// Query string deserialised into `T`; errors name the parameter.
 /// Use `#[serde(deny_unknown_fields)]` on `T` so that typos are reported too.
@@ -34,27 +34,66 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     }
 }
 
-/// The JSON body configuration of the whole API: size limit and errors.
-pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .error_handler(move |error, _| json_error(error, limit).into())
+/// A JSON body deserialised into `T`. Malformed JSON is 400; JSON of the
+/// wrong shape is 422 naming the field (`lines[2].quantity`), including
+/// unknown fields when `T` has `#[serde(deny_unknown_fields)]`.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
+        let limit = req
+            .app_data::<BodyLimit>()
+            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "the body must be JSON (Content-Type: application/json)".into(),
+                ));
+            }
+            let bytes =
+                body.await
+                    .map_err(|e| match e.as_response_error().status_code().as_u16() {
+                        413 => ApiError::PayloadTooLarge { limit },
+                        _ => ApiError::MalformedBody(format!("cannot read the body: {e}")),
+                    })?;
+            let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+            let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if inner.is_data() {
+                    let field = if path == "." { "body".to_owned() } else { path };
+                    ApiError::validation(field, inner.to_string())
+                } else {
+                    ApiError::MalformedBody(format!("malformed JSON: {inner}"))
+                }
+            })?;
+            deserializer
+                .end()
+                .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
+            Ok(Json(value))
+        })
+    }
 }
 
-fn json_error(error: JsonPayloadError, limit: usize) -> ApiError {
-    match error {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::PayloadTooLarge { limit }
-        }
-        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
-            "the body must be JSON (Content-Type: application/json)".into(),
-        ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::Validation(vec![FieldError::new("body", e.to_string())])
-        }
-        JsonPayloadError::Deserialize(e) => ApiError::MalformedBody(format!("malformed JSON: {e}")),
-        other => ApiError::MalformedBody(other.to_string()),
-    }
+/// The largest accepted body, in bytes (app data).
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+const DEFAULT_BODY_LIMIT: usize = 1_048_576;
+
+/// Bodies over `limit` are refused before being read whole.
+pub fn payload_config(limit: usize) -> web::PayloadConfig {
+    web::PayloadConfig::new(limit)
 }
 
 /// Path segments that do not parse (for example a non-numeric id) mean the
@@ -70,7 +109,7 @@ mod tests {
     use actix_web::{App, HttpResponse, test, web};
     use serde::Deserialize;
 
-    use super::json_config;
+    use super::{BodyLimit, Json, payload_config};
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -79,7 +118,7 @@ mod tests {
         quantity: u32,
     }
 
-    async fn accept(_: web::Json<Basket>) -> HttpResponse {
+    async fn accept(_: Json<Basket>) -> HttpResponse {
         HttpResponse::NoContent().finish()
     }
 
@@ -88,7 +127,8 @@ mod tests {
     async fn post(content_type: &str, body: &str) -> (u16, String) {
         let app = test::init_service(
             App::new()
-                .app_data(json_config(64))
+                .app_data(payload_config(64))
+                .app_data(BodyLimit(64))
                 .route("/", web::post().to(accept)),
         )
         .await;

@@ -19,8 +19,10 @@ use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use sesame::db::local::{self, LocalPostgres};
 use sesame::{AppState, build_app, db, server};
 
-/// Small enough that tests run with a small pool, large enough to hit 413.
+/// Small enough to hit 413 cheaply.
 pub const TEST_BODY_LIMIT: usize = 64 * 1024;
+/// Signs the test apps' access tokens.
+pub const TEST_JWT_SECRET: &str = "test-secret-3f9a1c77d2b84e6a9c0d5e1f2a3b4c5d";
 
 struct TestServer {
     /// URL of a database on the server that may create databases.
@@ -243,6 +245,7 @@ impl TestApp {
         let state = AppState {
             pool,
             body_limit: TEST_BODY_LIMIT,
+            auth: sesame::auth::Auth::new(TEST_JWT_SECRET.as_bytes(), false).expect("auth"),
         };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let address = format!("http://{}", listener.local_addr().expect("local address"));
@@ -322,4 +325,170 @@ pub async fn assert_problem(
         "{body}"
     );
     body
+}
+
+/// A password zxcvbn finds strong.
+pub const PASSWORD: &str = "les carottes de l'Envol poussent vite";
+
+/// Valid SIRETs (Luhn) for test organisations.
+pub const SIRETS: [&str; 4] = [
+    "20005785900015",
+    "73282932000074",
+    "20005785900023",
+    "35600000000001",
+];
+
+/// Someone logged in: their id and tokens.
+pub struct Session {
+    pub user_id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        token: &str,
+    ) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": email, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Registers `email` and logs in.
+    pub async fn signed_up(&self, email: &str) -> Session {
+        let body = serde_json::json!({"email": email, "password": PASSWORD, "display_name": email.split('@').next().unwrap()});
+        let registered = self.post_json("/api/v1/auth/register", &body, None).await;
+        assert_eq!(
+            registered.status(),
+            201,
+            "{}",
+            registered.text().await.unwrap()
+        );
+        let user: serde_json::Value = registered.json().await.unwrap();
+        let tokens: serde_json::Value = self.login(email, PASSWORD).await.json().await.unwrap();
+        Session {
+            user_id: user["id"].as_str().unwrap().to_owned(),
+            access: tokens["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+            refresh: tokens["refresh_token"]
+                .as_str()
+                .expect("refresh token")
+                .to_owned(),
+        }
+    }
+
+    /// A platform administrator, made as `sesame admin create-user --admin` does.
+    pub async fn admin(&self) -> Session {
+        let email = "admin@sesame.example";
+        sesame::server::create_user(&self.database.url, email, "Admin", PASSWORD, true)
+            .await
+            .expect("create admin");
+        let tokens: serde_json::Value = self.login(email, PASSWORD).await.json().await.unwrap();
+        Session {
+            user_id: String::new(),
+            access: tokens["access_token"].as_str().unwrap().to_owned(),
+            refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates an organisation as `session` and returns its id.
+    pub async fn create_organisation(&self, session: &Session, body: serde_json::Value) -> String {
+        let response = self
+            .post_json("/api/v1/organisations", &body, Some(&session.access))
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let created: serde_json::Value = response.json().await.unwrap();
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Verifies an organisation as `admin`.
+    pub async fn verify(&self, admin: &Session, organisation: &str) {
+        let response = self
+            .post_json(
+                &format!("/api/v1/admin/organisations/{organisation}/status"),
+                &serde_json::json!({"status": "verified"}),
+                Some(&admin.access),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+}
+
+pub fn farm(siret: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "farm",
+        "name": "Ferme de l'Envol",
+        "siret": siret,
+        "commune_insee": "91103",
+        "address": "Base aérienne 217, 91220 Brétigny-sur-Orge",
+        "location": {"latitude": 48.6085, "longitude": 2.3045},
+        "description": "Maraîchage biologique",
+        "contact_email": "Contact@Ferme-Envol.fr",
+        "contact_phone": "+33 1 60 00 00 00",
+        "farm": {
+            "certifications": [{"label": "BIO", "certificate_number": "FR-BIO-01-2024-42", "certifying_body": "Ecocert FR-BIO-01"}],
+            "productions": ["FRUITS_ET_LEGUMES"]
+        }
+    })
+}
+
+pub fn canteen(siret: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "canteen",
+        "name": "École élémentaire Jean Macé",
+        "siret": siret,
+        "commune_insee": "91570",
+        "address": "1 rue de l'École, 91240 Saint-Michel-sur-Orge",
+        "contact_email": "cantine@mairie.fr",
+        "canteen": {
+            "sectors": ["education_primaire"],
+            "management_type": "direct",
+            "production_type": "site",
+            "economic_model": "public",
+            "daily_meal_count": 320,
+            "yearly_meal_count": 44800,
+            "local_definition": "KM",
+            "local_km": 50
+        }
+    })
 }

@@ -1,6 +1,8 @@
 //! The one integration-test binary: the real app over real HTTP, each test on
 //! its own database cloned from a migrated template (see `helpers`).
 
+mod accounts;
+mod auth;
 mod errors;
 mod geography;
 mod helpers;

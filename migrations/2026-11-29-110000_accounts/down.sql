@@ -1,0 +1,9 @@
+DROP TABLE invitations;
+DROP TABLE memberships;
+DROP TABLE canteen_profiles;
+DROP TABLE delivery_areas;
+DROP TABLE farm_certifications;
+DROP TABLE organisations;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE users;

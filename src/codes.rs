@@ -1,0 +1,187 @@
+//! The reference enumerations of the domain (shared/docs/domain.md §3), spelt
+//! exactly as ma-cantine spells them, so data flows there without translation.
+//! Stored as text with CHECK constraints; `as_str` and `FromStr` map to SQL.
+
+/// Defines a string enumeration: serde and OpenAPI use the given codes.
+macro_rules! code_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+                 serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $code)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code,)+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(value: &str) -> Result<Self, String> {
+                match value {
+                    $($code => Ok($name::$variant),)+
+                    other => Err(format!("unknown {} `{other}`", stringify!($name))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// Kind of organisation.
+    OrganisationKind {
+        Farm = "farm",
+        Distributor = "distributor",
+        Canteen = "canteen",
+        Authority = "authority",
+    }
+);
+
+code_enum!(
+    /// Verification status: only verified organisations sell, buy or read statistics.
+    OrganisationStatus {
+        Pending = "pending",
+        Verified = "verified",
+        Suspended = "suspended",
+    }
+);
+
+code_enum!(
+    /// A member's role in an organisation.
+    Role {
+        Owner = "owner",
+        Member = "member",
+    }
+);
+
+code_enum!(
+    /// ma-cantine's product family (`famille_produits`).
+    ProductFamily {
+        ViandesVolailles = "VIANDES_VOLAILLES",
+        Charcuterie = "CHARCUTERIE",
+        ProduitsDeLaMer = "PRODUITS_DE_LA_MER",
+        FruitsEtLegumes = "FRUITS_ET_LEGUMES",
+        ProduitsLaitiers = "PRODUITS_LAITIERS",
+        Boulangerie = "BOULANGERIE",
+        Boissons = "BOISSONS",
+        Autres = "AUTRES",
+    }
+);
+
+code_enum!(
+    /// EGalim labels (`caracteristiques`), in ma-cantine's precedence order.
+    Label {
+        Bio = "BIO",
+        LabelRouge = "LABEL_ROUGE",
+        Aocaop = "AOCAOP",
+        Igp = "IGP",
+        Stg = "STG",
+        Hve = "HVE",
+        PecheDurable = "PECHE_DURABLE",
+        Rup = "RUP",
+        Fermier = "FERMIER",
+        CommerceEquitable = "COMMERCE_EQUITABLE",
+        Externalites = "EXTERNALITES",
+        Performance = "PERFORMANCE",
+    }
+);
+
+code_enum!(
+    /// ma-cantine canteen sector.
+    CanteenSector {
+        AdministrationPrison = "administration_prison",
+        AdministrationAdministratif = "administration_administratif",
+        AdministrationArmee = "administration_armee",
+        AdministrationEtablissementPublic = "administration_etablissement_public",
+        AdministrationInterAdministratif = "administration_inter_administratif",
+        AdministrationAdministratifDesCollectivites = "administration_administratif_des_collectivites",
+        EntrepriseEntreprise = "entreprise_entreprise",
+        EntrepriseInterEntreprise = "entreprise_inter_entreprise",
+        EducationPrimaire = "education_primaire",
+        EducationSecondaireCollege = "education_secondaire_college",
+        EducationSecondaireLycee = "education_secondaire_lycee",
+        EducationEnseignementAgricole = "education_enseignement_agricole",
+        EducationSuperieurUniversitaire = "education_superieur_universitaire",
+        EducationAutre = "education_autre",
+        SanteHopital = "sante_hopital",
+        SanteClinique = "sante_clinique",
+        SanteAutre = "sante_autre",
+        SocialCreche = "social_creche",
+        SocialIme = "social_ime",
+        SocialEsat = "social_esat",
+        SocialEhpad = "social_ehpad",
+        SocialPjj = "social_pjj",
+        SocialAutre = "social_autre",
+        LoisirCentreVacances = "loisir_centre_vacances",
+        LoisirAutre = "loisir_autre",
+        AutresAutre = "autres_autre",
+    }
+);
+
+code_enum!(
+    /// ma-cantine `management_type`.
+    ManagementType {
+        Direct = "direct",
+        Conceded = "conceded",
+    }
+);
+
+code_enum!(
+    /// ma-cantine `production_type`.
+    ProductionType {
+        Groupe = "groupe",
+        Central = "central",
+        CentralServing = "central_serving",
+        Site = "site",
+        SiteCookedElsewhere = "site_cooked_elsewhere",
+    }
+);
+
+code_enum!(
+    /// ma-cantine `economic_model`.
+    EconomicModel {
+        Public = "public",
+        Private = "private",
+    }
+);
+
+code_enum!(
+    /// A canteen's declared definition of "local" (`definition_local`).
+    LocalDefinition {
+        Pat = "PAT",
+        Commune = "COMMUNE",
+        Departement = "DEPARTEMENT",
+        Region = "REGION",
+        Km = "KM",
+    }
+);
+
+code_enum!(
+    /// Kind of area a distributor delivers to.
+    AreaKind {
+        Commune = "commune",
+        Epci = "epci",
+        Departement = "departement",
+    }
+);
+
+/// Parses a code read from the database, where a CHECK constraint keeps it valid.
+pub fn from_db<T: std::str::FromStr<Err = String>>(
+    value: &str,
+) -> Result<T, crate::error::ApiError> {
+    value.parse().map_err(|e: String| {
+        crate::error::ApiError::Internal(anyhow::anyhow!("database holds {e}"))
+    })
+}

@@ -1,0 +1,126 @@
+//! French identifiers and contact details, validated once at the edge.
+
+/// SIREN of La Poste, whose establishments' SIRETs follow another rule.
+const LA_POSTE_SIREN: &str = "356000000";
+
+/// Why `value` is not a valid SIRET, if it is not: 14 digits whose Luhn sum
+/// is a multiple of 10 (La Poste's: digit sum a multiple of 5), and whose
+/// first 9 digits (the SIREN) pass Luhn too.
+pub fn siret_problem(value: &str) -> Option<&'static str> {
+    if value.len() != 14 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("must be 14 digits");
+    }
+    let siren = &value[..9];
+    if !luhn(siren) {
+        return Some("its SIREN (first 9 digits) fails the Luhn check");
+    }
+    let valid = if siren == LA_POSTE_SIREN {
+        value
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .sum::<u32>()
+            .is_multiple_of(5)
+    } else {
+        luhn(value)
+    };
+    (!valid).then_some("fails the Luhn check (a digit is wrong)")
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// An email as stored: trimmed and lower-cased.
+pub fn normalise_email(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+/// Why a (normalised) email is unusable, if it is. Deliberately loose: the
+/// only real check of an address is a message that arrives.
+pub fn email_problem(email: &str) -> Option<&'static str> {
+    let (local, domain) = email.split_once('@')?;
+    let well_formed = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+        && email.len() <= 254;
+    (!well_formed).then_some("is not an email address")
+}
+
+/// Checks an email, mapping "no @ at all" to a problem too.
+pub fn check_email(email: &str) -> Option<&'static str> {
+    if email.contains('@') {
+        email_problem(email)
+    } else {
+        Some("is not an email address")
+    }
+}
+
+/// Why a phone number is unusable: digits, spaces, dots, dashes and a leading +.
+pub fn phone_problem(phone: &str) -> Option<&'static str> {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let allowed = phone
+        .char_indices()
+        .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-') || (c == '+' && i == 0));
+    (!allowed || !(8..=15).contains(&digits)).then_some("is not a phone number")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sirets() {
+        // SIRET of a real establishment (an INSEE example) and of La Poste.
+        assert_eq!(siret_problem("73282932000074"), None);
+        assert_eq!(siret_problem("35600000000001"), None);
+        assert!(siret_problem("35600000000002").is_some());
+        assert_eq!(
+            siret_problem("73282932000075"),
+            Some("fails the Luhn check (a digit is wrong)")
+        );
+        assert_eq!(siret_problem("7328293200007"), Some("must be 14 digits"));
+        assert_eq!(siret_problem("7328293200007A"), Some("must be 14 digits"));
+        assert!(siret_problem("12345678200007").is_some());
+        // The agglomeration's SIREN passes Luhn.
+        assert!(luhn("200057859"));
+    }
+
+    #[test]
+    fn emails_and_phones() {
+        assert_eq!(
+            normalise_email("  Jean.Dupont@Ferme.FR "),
+            "jean.dupont@ferme.fr"
+        );
+        assert_eq!(check_email("jean@ferme.fr"), None);
+        for bad in [
+            "jean",
+            "jean@",
+            "@ferme.fr",
+            "jean@ferme",
+            "je an@ferme.fr",
+            "a@b@c.fr",
+        ] {
+            assert!(check_email(bad).is_some(), "{bad}");
+        }
+        assert_eq!(phone_problem("+33 1 69 00 00 00"), None);
+        assert_eq!(phone_problem("01.69.00.00.00"), None);
+        assert!(phone_problem("call me").is_some());
+    }
+}

@@ -1,0 +1,409 @@
+//! Accounts and sessions: registration, login, refresh rotation, logout,
+//! password change, token checks and login throttling.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::{Value, json};
+use sesame::schema::{sessions, users};
+
+use crate::helpers::{PASSWORD, TEST_JWT_SECRET, TestApp, assert_problem};
+
+#[tokio::test]
+async fn register_normalises_the_email_and_refuses_duplicates_and_weak_passwords() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": "  Marie.Dupont@Ferme-Envol.FR ", "password": PASSWORD, "display_name": " Marie "});
+    let response = app.post_json("/api/v1/auth/register", &body, None).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["location"], "/api/v1/me");
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["email"], "marie.dupont@ferme-envol.fr");
+    assert_eq!(user["display_name"], "Marie");
+    assert_eq!(user["is_admin"], false);
+    assert!(user.get("password_hash").is_none());
+
+    let mut conn = app.db().await;
+    let stored: (String, String) = users::table
+        .select((users::email, users::password_hash))
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored.0, "marie.dupont@ferme-envol.fr");
+    assert!(stored.1.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+
+    let again =
+        json!({"email": "marie.dupont@ferme-envol.fr", "password": PASSWORD, "display_name": "M"});
+    assert_problem(
+        app.post_json("/api/v1/auth/register", &again, None).await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    for (password, why) in [
+        ("short pass", "at least 12"),
+        ("password1234", "easy to guess"),
+        (&"p".repeat(129)[..], "at most 128"),
+    ] {
+        let weak = json!({"email": "paul@ferme.fr", "password": password, "display_name": "Paul"});
+        let problem = assert_problem(
+            app.post_json("/api/v1/auth/register", &weak, None).await,
+            422,
+            "validation-failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "password");
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(why),
+            "{problem}"
+        );
+    }
+    let bad_email = json!({"email": "paul", "password": PASSWORD, "display_name": "Paul"});
+    let problem = assert_problem(
+        app.post_json("/api/v1/auth/register", &bad_email, None)
+            .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "email");
+    let count: i64 = users::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(count, 1, "nothing was created by the refused registrations");
+}
+
+#[tokio::test]
+async fn login_gives_tokens_that_open_me() {
+    let app = TestApp::spawn().await;
+    let session = app.signed_up("marie@ferme-envol.fr").await;
+    let tokens: Value = app
+        .login("MARIE@ferme-envol.fr", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+
+    let me: Value = app
+        .get_as("/api/v1/me", &session.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["email"], "marie@ferme-envol.fr");
+    assert_eq!(me["memberships"], json!([]));
+
+    let anonymous = app.get("/api/v1/me").await;
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    assert_problem(anonymous, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_its_whole_family() {
+    let app = TestApp::spawn().await;
+    let session = app.signed_up("marie@ferme-envol.fr").await;
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/v1/auth/refresh",
+                &json!({"refresh_token": token}),
+                None,
+            )
+            .await
+        }
+    };
+
+    let first = refresh(session.refresh.clone()).await;
+    assert_eq!(first.status(), 200);
+    let rotated: Value = first.json().await.unwrap();
+    let new_refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let new_access = rotated["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_refresh, session.refresh);
+    assert_eq!(app.get_as("/api/v1/me", &new_access).await.status(), 200);
+
+    // The old token again: a thief's replay. The whole session ends.
+    assert_problem(refresh(session.refresh.clone()).await, 401, "unauthorized").await;
+    assert_problem(refresh(new_refresh).await, 401, "unauthorized").await;
+    assert_problem(
+        app.get_as("/api/v1/me", &new_access).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        app.get_as("/api/v1/me", &session.access).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+
+    let mut conn = app.db().await;
+    let open: i64 = sessions::table
+        .filter(sessions::revoked_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(open, 0);
+
+    // Logging in again works: a new family.
+    assert_eq!(
+        app.login("marie@ferme-envol.fr", PASSWORD).await.status(),
+        200
+    );
+    assert_problem(refresh("not-a-token".into()).await, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn logout_refuses_the_sessions_tokens_and_only_them() {
+    let app = TestApp::spawn().await;
+    let session = app.signed_up("marie@ferme-envol.fr").await;
+    let other: Value = app
+        .login("marie@ferme-envol.fr", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let out = app
+        .post_json("/api/v1/auth/logout", &json!({}), Some(&session.access))
+        .await;
+    assert_eq!(out.status(), 204);
+    assert_problem(
+        app.get_as("/api/v1/me", &session.access).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let refresh = json!({"refresh_token": session.refresh});
+    assert_problem(
+        app.post_json("/api/v1/auth/refresh", &refresh, None).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    // The other device stays logged in.
+    assert_eq!(
+        app.get_as("/api/v1/me", other["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_closes_the_other_sessions() {
+    let app = TestApp::spawn().await;
+    let session = app.signed_up("marie@ferme-envol.fr").await;
+    let other: Value = app
+        .login("marie@ferme-envol.fr", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_password = "un potager partagé sur la base aérienne";
+
+    let wrong = json!({"current_password": "not my password at all", "new_password": new_password});
+    assert_problem(
+        app.post_json("/api/v1/auth/password", &wrong, Some(&session.access))
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let weak = json!({"current_password": PASSWORD, "new_password": "password1234"});
+    assert_problem(
+        app.post_json("/api/v1/auth/password", &weak, Some(&session.access))
+            .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+
+    let change = json!({"current_password": PASSWORD, "new_password": new_password});
+    assert_eq!(
+        app.post_json("/api/v1/auth/password", &change, Some(&session.access))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.get_as("/api/v1/me", &session.access).await.status(),
+        200,
+        "this session goes on"
+    );
+    assert_problem(
+        app.get_as("/api/v1/me", other["access_token"].as_str().unwrap())
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        app.login("marie@ferme-envol.fr", PASSWORD).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(
+        app.login("marie@ferme-envol.fr", new_password)
+            .await
+            .status(),
+        200
+    );
+}
+
+fn forge(header: Value, claims: Value, secret: &[u8]) -> String {
+    let header = jsonwebtoken::Header {
+        alg: serde_json::from_value(header["alg"].clone()).unwrap(),
+        ..Default::default()
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(secret).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn forged_expired_and_misdirected_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let session = app.signed_up("marie@ferme-envol.fr").await;
+    let claims: Value = {
+        let payload = session.access.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    let with = |changes: Value| {
+        let mut c = claims.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let hs256 = json!({"alg": "HS256"});
+    let secret = TEST_JWT_SECRET.as_bytes();
+    let now = chrono::Utc::now().timestamp();
+
+    // Sanity: a token made like the service makes them is accepted.
+    let genuine = forge(hs256.clone(), claims.clone(), secret);
+    assert_eq!(app.get_as("/api/v1/me", &genuine).await.status(), 200);
+
+    let mut tampered = session.access.clone();
+    let signature_start = tampered.rfind('.').unwrap() + 1;
+    tampered.replace_range(signature_start..signature_start + 2, "AA");
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap())
+    );
+    let refused = [
+        ("tampered signature", tampered),
+        ("alg none", unsigned),
+        (
+            "other secret",
+            forge(
+                hs256.clone(),
+                claims.clone(),
+                b"an attacker's secret of 32 bytes!!",
+            ),
+        ),
+        (
+            "expired",
+            forge(
+                hs256.clone(),
+                with(json!({"iat": now - 3600, "exp": now - 60})),
+                secret,
+            ),
+        ),
+        (
+            "wrong audience",
+            forge(hs256.clone(), with(json!({"aud": "another-api"})), secret),
+        ),
+        (
+            "wrong issuer",
+            forge(hs256.clone(), with(json!({"iss": "someone"})), secret),
+        ),
+        (
+            "refresh type",
+            forge(hs256.clone(), with(json!({"typ": "refresh"})), secret),
+        ),
+        (
+            "HS512",
+            forge(json!({"alg": "HS512"}), claims.clone(), secret),
+        ),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    for (what, token) in refused {
+        let response = app.get_as("/api/v1/me", &token).await;
+        assert_eq!(response.status(), 401, "{what}");
+        assert_problem(response, 401, "unauthorized").await;
+    }
+    let no_scheme = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("Authorization", session.access.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(no_scheme, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_throttled_without_locking_the_user_out() {
+    let app = TestApp::spawn().await;
+    app.signed_up("marie@ferme-envol.fr").await;
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        let response = app
+            .login("marie@ferme-envol.fr", "not the password, sorry")
+            .await;
+        if response.status() == 429 {
+            let retry_after: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=900).contains(&retry_after));
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses[..5].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert_problem(
+        app.login("marie@ferme-envol.fr", PASSWORD).await,
+        429,
+        "too-many-requests",
+    )
+    .await;
+
+    // The same account from another address still logs in.
+    let elsewhere = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let response = elsewhere
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "marie@ferme-envol.fr", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn unknown_emails_get_the_same_answer_as_wrong_passwords() {
+    let app = TestApp::spawn().await;
+    app.signed_up("marie@ferme-envol.fr").await;
+    let wrong = app
+        .login("marie@ferme-envol.fr", "not the password, sorry")
+        .await;
+    let unknown = app
+        .login("nobody@ferme-envol.fr", "not the password, sorry")
+        .await;
+    assert_eq!(wrong.status(), unknown.status());
+    let (wrong, unknown): (Value, Value) =
+        (wrong.json().await.unwrap(), unknown.json().await.unwrap());
+    assert_eq!(wrong, unknown);
+}
