@@ -38,6 +38,12 @@ pub async fn request_context(
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
+    // Responses about someone (authenticated, or carrying tokens) must not
+    // be kept by any cache.
+    let private = req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+        || req.path().starts_with("/api/v1/auth/");
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
     let started = Instant::now();
@@ -65,6 +71,12 @@ pub async fn request_context(
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    if private {
+        res.headers_mut().insert(
+            actix_web::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
     }
     Ok(res)
 }

@@ -26,6 +26,10 @@ fn the_committed_document_is_the_generated_one() {
 fn every_operation_is_documented_completely() {
     let document = committed();
     assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let at = format!("{method} {path}");
