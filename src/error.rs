@@ -209,6 +209,12 @@ impl From<diesel::result::Error> for ApiError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => Self::Unavailable(info.message().to_owned()),
+            // Text PostgreSQL cannot store (NUL): the client's input, never a 500.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("invalid byte sequence") =>
+            {
+                Self::validation("body", "text must not contain NUL characters")
+            }
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if is_server_going_away(info.message()) =>
             {

@@ -36,7 +36,7 @@ CREATE TABLE organisations (
     id                  uuid PRIMARY KEY,
     kind                text NOT NULL CHECK (kind IN ('farm', 'distributor', 'canteen', 'authority')),
     name                text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
-    siret               text NOT NULL UNIQUE CHECK (siret ~ '^[0-9]{14}$'),
+    siret               text NOT NULL CHECK (siret ~ '^[0-9]{14}$'),
     siren               text NOT NULL GENERATED ALWAYS AS (left(siret, 9)) STORED,
     commune_insee       text NOT NULL REFERENCES communes (insee),
     address             text NOT NULL CHECK (length(address) <= 500),
@@ -56,6 +56,10 @@ CREATE TABLE organisations (
     CHECK ((kind = 'authority') = (authority_epci IS NOT NULL)),
     CHECK (kind = 'farm' OR productions = '{}')
 );
+-- One live organisation per SIRET. Pending ones may share it: whoever
+-- registers first must not block (or learn of) the real owner; the
+-- administrator who verifies sees the clash.
+CREATE UNIQUE INDEX organisations_live_siret_idx ON organisations (siret) WHERE status <> 'pending';
 CREATE INDEX organisations_kind_status_idx ON organisations (kind, status);
 CREATE INDEX organisations_commune_insee_idx ON organisations (commune_insee);
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::dto::*;
 use super::queries::{
-    self, Acceptance, CanteenRow, MembershipChange, OrganisationChanges, OrganisationRow,
+    self, Acceptance, Actor, CanteenRow, MembershipChange, OrganisationChanges, OrganisationRow,
 };
 use super::validate;
 use crate::AppState;
@@ -177,7 +177,6 @@ const PROBLEM: &str = "application/problem+json";
             headers(("Location" = String, description = "URL of the organisation"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "This SIRET is already registered", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
@@ -239,14 +238,7 @@ pub async fn create_organisation(
         canteen.as_ref(),
         user.id,
     )
-    .await
-    .map_err(|e| match ApiError::from(e) {
-        ApiError::Conflict(_) => ApiError::Conflict(format!(
-            "an organisation with the SIRET {} is already registered",
-            body.siret
-        )),
-        other => other,
-    })?;
+    .await?;
     let organisation = load_one(&mut conn, id, true).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/organisations/{id}")))
@@ -420,7 +412,7 @@ pub async fn put_certifications(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    queries::replace_certifications(&mut conn, id, &body).await?;
+    queries::set_certifications(&mut conn, id, &body).await?;
     let farm = load_one(&mut conn, id, true)
         .await?
         .farm
@@ -567,10 +559,20 @@ pub async fn accept_invitation(
     }
 }
 
+fn actor(user: &AuthUser) -> Actor {
+    Actor {
+        user: user.id,
+        is_admin: user.is_admin,
+    }
+}
+
 fn membership_outcome(outcome: MembershipChange) -> ApiResult<()> {
     match outcome {
         MembershipChange::Done => Ok(()),
         MembershipChange::NotAMember => Err(ApiError::not_found("this user is not a member")),
+        MembershipChange::NotAllowed => Err(ApiError::Forbidden(
+            "only the organisation's owners may do this".into(),
+        )),
         MembershipChange::LastOwner => Err(ApiError::Conflict(
             "the organisation would have no owner left; make someone else owner first".into(),
         )),
@@ -610,7 +612,14 @@ pub async fn change_member_role(
     let org = access(&mut conn, organisation, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ManageMembers)?;
     membership_outcome(
-        queries::change_membership(&mut conn, organisation, member, Some(body.role)).await?,
+        queries::change_membership(
+            &mut conn,
+            organisation,
+            &actor(&user),
+            member,
+            Some(body.role),
+        )
+        .await?,
     )?;
     members(&mut conn, organisation).await.map(web::Json)
 }
@@ -644,12 +653,14 @@ pub async fn remove_member(
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, organisation, Some(&user)).await?;
     let action = if member == user.id {
-        OrgAction::ReadPrivate
+        OrgAction::Leave
     } else {
         OrgAction::ManageMembers
     };
     policy::authorize(&user, &org, action)?;
-    membership_outcome(queries::change_membership(&mut conn, organisation, member, None).await?)?;
+    membership_outcome(
+        queries::change_membership(&mut conn, organisation, &actor(&user), member, None).await?,
+    )?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -666,6 +677,7 @@ pub async fn remove_member(
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not an administrator", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such organisation", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "Another live organisation has this SIRET", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Unknown status", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
@@ -681,7 +693,14 @@ pub async fn set_organisation_status(
     let id = id.into_inner();
     let mut conn = state.pool.get().await?;
     access(&mut conn, id, Some(&user)).await?;
-    queries::set_status(&mut conn, id, body.status).await?;
+    queries::set_status(&mut conn, id, body.status)
+        .await
+        .map_err(|e| match ApiError::from(e) {
+            ApiError::Conflict(_) => ApiError::Conflict(
+                "another organisation with this SIRET is already verified or suspended".into(),
+            ),
+            other => other,
+        })?;
     tracing::info!(organisation = %id, status = %body.status, admin = %user.id, "organisation status changed");
     Ok(web::Json(load_one(&mut conn, id, true).await?))
 }

@@ -134,7 +134,32 @@ pub async fn insert_organisation(
     .await
 }
 
-pub async fn replace_certifications(
+/// Locks the organisation's row for the rest of the transaction, so that
+/// concurrent replacements of its lists run one after the other.
+async fn lock_organisation(conn: &mut AsyncPgConnection, organisation: Uuid) -> QueryResult<()> {
+    organisations::table
+        .find(organisation)
+        .select(organisations::id)
+        .for_update()
+        .first::<Uuid>(conn)
+        .await
+        .map(drop)
+}
+
+/// Replaces a farm's certifications, all or nothing.
+pub async fn set_certifications(
+    conn: &mut AsyncPgConnection,
+    organisation: Uuid,
+    certifications: &[Certification],
+) -> QueryResult<()> {
+    conn.transaction(async |conn| {
+        lock_organisation(conn, organisation).await?;
+        replace_certifications(conn, organisation, certifications).await
+    })
+    .await
+}
+
+async fn replace_certifications(
     conn: &mut AsyncPgConnection,
     organisation: Uuid,
     certifications: &[Certification],
@@ -164,7 +189,7 @@ pub async fn replace_certifications(
         .map(drop)
 }
 
-pub async fn replace_delivery_area(
+async fn replace_delivery_area(
     conn: &mut AsyncPgConnection,
     organisation: Uuid,
     areas: &[DeliveryArea],
@@ -391,6 +416,7 @@ pub async fn update(
     canteen: Option<&CanteenRow>,
 ) -> QueryResult<()> {
     conn.transaction(async |conn| {
+        lock_organisation(conn, organisation).await?;
         diesel::update(organisations::table.find(organisation))
             .set(changes)
             .execute(conn)
@@ -447,16 +473,26 @@ pub async fn members(
 pub enum MembershipChange {
     Done,
     NotAMember,
+    /// The caller is no longer allowed to do it (lost ownership meanwhile).
+    NotAllowed,
     /// It would leave the organisation without an owner.
     LastOwner,
 }
 
+/// Who asks for a membership change.
+pub struct Actor {
+    pub user: Uuid,
+    pub is_admin: bool,
+}
+
 /// Sets a member's role (`Some`) or removes them (`None`), refusing to leave
-/// the organisation without an owner. The owners' rows are locked so that
-/// two owners demoting each other at once cannot both succeed.
+/// the organisation without an owner. The owners' rows are locked and the
+/// caller's right is checked again under that lock, so that two owners
+/// demoting or removing each other at once cannot both succeed.
 pub async fn change_membership(
     conn: &mut AsyncPgConnection,
     organisation: Uuid,
+    actor: &Actor,
     user: Uuid,
     role: Option<Role>,
 ) -> QueryResult<MembershipChange> {
@@ -468,9 +504,14 @@ pub async fn change_membership(
             .for_update()
             .load(conn)
             .await?;
+        let leaving_oneself = role.is_none() && actor.user == user;
+        if !actor.is_admin && !leaving_oneself && !owners.contains(&actor.user) {
+            return Ok(MembershipChange::NotAllowed);
+        }
         let target = memberships::table.find((organisation, user));
         let current: Option<String> = target
             .select(memberships::role)
+            .for_update()
             .first(conn)
             .await
             .optional()?;
@@ -523,7 +564,8 @@ pub enum Acceptance {
         organisation: Uuid,
         role: Role,
     },
-    /// Unknown, expired, used, or for another email: all look the same.
+    /// Unknown, expired, used, for another email, or from someone no longer
+    /// owner: all look the same.
     Invalid,
 }
 
@@ -540,6 +582,14 @@ pub async fn accept_invitation(
             .filter(invitations::email.eq(email))
             .filter(invitations::accepted_at.is_null())
             .filter(invitations::expires_at.gt(Utc::now()))
+            // An invitation is only as good as its author: it dies with
+            // their ownership.
+            .filter(exists(
+                memberships::table
+                    .filter(memberships::organisation_id.eq(invitations::organisation_id))
+                    .filter(memberships::user_id.eq(invitations::invited_by))
+                    .filter(memberships::role.eq(Role::Owner.as_str())),
+            ))
             .select((
                 invitations::id,
                 invitations::organisation_id,

@@ -198,7 +198,7 @@ pub async fn login(
 ) -> ApiResult<web::Json<TokenPair>> {
     let email = normalise_email(&body.email);
     let address = state.auth.client_address(&req);
-    state.auth.throttle.check(&email, address)?;
+    state.auth.throttle.attempt(&email, address)?;
     let mut conn = state.pool.get().await?;
     let user = queries::find_user_by_email(&mut conn, &email).await?;
     let matches = state
@@ -212,13 +212,12 @@ pub async fn login(
     let user = match user {
         Some(user) if matches && user.disabled_at.is_none() => user,
         _ => {
-            state.auth.throttle.record_failure(&email, address);
             return Err(ApiError::Unauthorized(
                 "the email or the password is wrong".into(),
             ));
         }
     };
-    state.auth.throttle.record_success(&email, address);
+    state.auth.throttle.succeeded(&email, address);
     let (refresh_token, refresh_hash) = new_opaque_token()?;
     let session_id = queries::open_session(&mut conn, user.id, &refresh_hash).await?;
     Ok(web::Json(token_pair(
@@ -295,7 +294,8 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<Htt
     responses(
         (status = 204, description = "Password changed; other sessions revoked"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated, or wrong current password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong current password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Weak new password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong current passwords", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -310,7 +310,7 @@ pub async fn change_password(
     Json(body): Json<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     let address = state.auth.client_address(&req);
-    state.auth.throttle.check(&user.email, address)?;
+    state.auth.throttle.attempt(&user.email, address)?;
     let mut conn = state.pool.get().await?;
     let current = queries::find_user(&mut conn, user.id).await?;
     if !state
@@ -319,11 +319,10 @@ pub async fn change_password(
         .verify(&body.current_password, Some(&current.password_hash))
         .await?
     {
-        state.auth.throttle.record_failure(&user.email, address);
-        return Err(ApiError::Unauthorized(
-            "the current password is wrong".into(),
-        ));
+        // 403, not 401: the session is fine, the proof is not.
+        return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
+    state.auth.throttle.succeeded(&user.email, address);
     check_strength(
         "new_password",
         &body.new_password,

@@ -22,6 +22,8 @@ pub enum OrgAction {
     ManageMembers,
     /// Declare the labels the farm is certified for.
     ManageCertifications,
+    /// Leave the organisation (oneself).
+    Leave,
 }
 
 /// What the policy needs to know of an organisation and of the caller's tie to it.
@@ -37,20 +39,31 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
     if org.role.is_none() && !user.is_admin {
         return Err(ApiError::not_found("no organisation with this id"));
     }
+    // Administrators act as owners of every organisation (support, abuse).
     let is_owner = org.role == Some(Role::Owner) || user.is_admin;
+    let writes = !matches!(action, OrgAction::ReadPrivate | OrgAction::Leave);
+    if writes && org.status == OrganisationStatus::Suspended && !user.is_admin {
+        return Err(ApiError::Forbidden(
+            "this organisation is suspended; contact the platform administrators".into(),
+        ));
+    }
+    if action == OrgAction::ManageCertifications && org.kind != OrganisationKind::Farm {
+        return Err(ApiError::Forbidden(format!(
+            "only farms hold certifications; this organisation is a {}",
+            org.kind
+        )));
+    }
     match action {
-        OrgAction::ReadPrivate => Ok(()),
-        OrgAction::Update | OrgAction::ManageMembers if !is_owner => Err(ApiError::Forbidden(
-            "only the organisation's owners may do this".into(),
-        )),
-        OrgAction::Update | OrgAction::ManageMembers => Ok(()),
-        OrgAction::ManageCertifications if org.kind != OrganisationKind::Farm => {
-            Err(ApiError::Forbidden(format!(
-                "only farms hold certifications; this organisation is a {}",
-                org.kind
-            )))
+        OrgAction::ReadPrivate | OrgAction::Leave => Ok(()),
+        // Certifications are public claims (BIO): owners answer for them.
+        OrgAction::Update | OrgAction::ManageMembers | OrgAction::ManageCertifications
+            if !is_owner =>
+        {
+            Err(ApiError::Forbidden(
+                "only the organisation's owners may do this".into(),
+            ))
         }
-        OrgAction::ManageCertifications => Ok(()),
+        OrgAction::Update | OrgAction::ManageMembers | OrgAction::ManageCertifications => Ok(()),
     }
 }
 
@@ -132,7 +145,20 @@ mod tests {
             OrgAction::ManageCertifications,
         );
         assert!(matches!(canteen, Err(ApiError::Forbidden(_))));
-        let farm = org(OrganisationKind::Farm, Some(Role::Member));
-        assert!(authorize(&user(false), &farm, OrgAction::ManageCertifications).is_ok());
+        let as_member = org(OrganisationKind::Farm, Some(Role::Member));
+        let member = authorize(&user(false), &as_member, OrgAction::ManageCertifications);
+        assert!(matches!(member, Err(ApiError::Forbidden(_))));
+        let as_owner = org(OrganisationKind::Farm, Some(Role::Owner));
+        assert!(authorize(&user(false), &as_owner, OrgAction::ManageCertifications).is_ok());
+    }
+
+    #[test]
+    fn a_suspended_organisation_reads_and_leaves_but_does_not_write() {
+        let mut suspended = org(OrganisationKind::Farm, Some(Role::Owner));
+        suspended.status = OrganisationStatus::Suspended;
+        assert!(authorize(&user(false), &suspended, OrgAction::ReadPrivate).is_ok());
+        assert!(authorize(&user(false), &suspended, OrgAction::Leave).is_ok());
+        let update = authorize(&user(false), &suspended, OrgAction::Update);
+        assert!(matches!(update, Err(ApiError::Forbidden(_))));
     }
 }

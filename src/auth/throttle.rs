@@ -1,16 +1,20 @@
 //! Login throttling that an attacker cannot turn against a user.
 //!
-//! Failures are counted per (account, client address) and per client
-//! address, in fixed windows. Past a limit, that pair or that address gets
-//! 429 with `Retry-After` before any password is checked. The same account
-//! from another address is untouched, so guessing a user's password from one
-//! place never locks the user out.
+//! Attempts are counted per (account, client address) and per client
+//! address, in fixed windows; a successful login gives its attempt back.
+//! Past a limit, that pair or that address gets 429 with `Retry-After`
+//! before any password is checked. An attempt is counted when it starts, so
+//! a burst of parallel guesses cannot slip past the limit while the hashes
+//! run. The same account from another address is untouched, so guessing a
+//! user's password from one place never locks the user out. IPv6 clients are
+//! counted per /64, the block one subscriber usually holds; accounts are
+//! keyed by a hash of the email, so a huge email costs no memory.
 //!
 //! Counters live in this process: with several instances, each throttles on
 //! its own (the limits then apply per instance).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -37,8 +41,26 @@ impl Default for Limits {
 
 #[derive(Hash, PartialEq, Eq, Clone)]
 enum Key {
-    AccountAndAddress(String, IpAddr),
+    AccountAndAddress([u8; 32], IpAddr),
     Address(IpAddr),
+}
+
+/// The unit an address is counted in: itself for IPv4, its /64 for IPv6.
+fn client_block(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+fn keys(email: &str, address: IpAddr) -> [Key; 2] {
+    use sha2::{Digest, Sha256};
+    let block = client_block(address);
+    let account: [u8; 32] = Sha256::digest(email.as_bytes()).into();
+    [Key::AccountAndAddress(account, block), Key::Address(block)]
 }
 
 struct Window {
@@ -48,6 +70,9 @@ struct Window {
 
 /// Entries beyond which expired windows are swept.
 const SWEEP_AT: usize = 10_000;
+/// Entries beyond which, even after a sweep, every counter is dropped: the
+/// memory of this process matters more than one window of counts.
+const MAX_ENTRIES: usize = 200_000;
 
 pub struct LoginThrottle {
     limits: Limits,
@@ -62,51 +87,48 @@ impl LoginThrottle {
         }
     }
 
-    /// 429 when this account from this address, or this address, has failed
-    /// too often in the current window.
-    pub fn check(&self, email: &str, address: IpAddr) -> Result<(), ApiError> {
+    /// Starts a login attempt: 429 when this account from this address, or
+    /// this address, has used its attempts in the current window; otherwise
+    /// the attempt is counted. Call [`LoginThrottle::succeeded`] when the
+    /// password was right.
+    pub fn attempt(&self, email: &str, address: IpAddr) -> Result<(), ApiError> {
         let now = Instant::now();
-        let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let window = self.limits.window;
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let [pair, block] = keys(email, address);
         let limits = [
-            (
-                Key::AccountAndAddress(email.to_owned(), address),
-                self.limits.per_account_and_address,
-            ),
-            (Key::Address(address), self.limits.per_address),
+            (&pair, self.limits.per_account_and_address),
+            (&block, self.limits.per_address),
         ];
         let retry_after = limits
             .iter()
             .filter_map(|(key, limit)| {
-                let window = windows.get(key)?;
-                let elapsed = now.duration_since(window.started);
-                (elapsed < self.limits.window && window.failures >= *limit)
-                    .then(|| self.limits.window - elapsed)
+                let w = windows.get(*key)?;
+                let elapsed = now.duration_since(w.started);
+                (elapsed < window && w.failures >= *limit).then(|| window - elapsed)
             })
             .max();
-        match retry_after {
-            Some(wait) => Err(ApiError::TooManyRequests {
+        if let Some(wait) = retry_after {
+            return Err(ApiError::TooManyRequests {
                 retry_after: wait.as_secs().max(1),
-            }),
-            None => Ok(()),
+            });
         }
-    }
-
-    pub fn record_failure(&self, email: &str, address: IpAddr) {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() >= SWEEP_AT {
-            let window = self.limits.window;
             windows.retain(|_, w| now.duration_since(w.started) < window);
+            if windows.len() >= MAX_ENTRIES {
+                tracing::warn!(
+                    entries = windows.len(),
+                    "login throttle full: counters reset"
+                );
+                windows.clear();
+            }
         }
-        for key in [
-            Key::AccountAndAddress(email.to_owned(), address),
-            Key::Address(address),
-        ] {
+        for key in [pair, block] {
             let entry = windows.entry(key).or_insert(Window {
                 started: now,
                 failures: 0,
             });
-            if now.duration_since(entry.started) >= self.limits.window {
+            if now.duration_since(entry.started) >= window {
                 *entry = Window {
                     started: now,
                     failures: 0,
@@ -114,12 +136,18 @@ impl LoginThrottle {
             }
             entry.failures += 1;
         }
+        Ok(())
     }
 
-    /// A successful login clears that account's failures from that address.
-    pub fn record_success(&self, email: &str, address: IpAddr) {
+    /// The password was right: this account's attempts from this address are
+    /// forgotten, and the address gets its attempt back.
+    pub fn succeeded(&self, email: &str, address: IpAddr) {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        windows.remove(&Key::AccountAndAddress(email.to_owned(), address));
+        let [pair, block] = keys(email, address);
+        windows.remove(&pair);
+        if let Some(w) = windows.get_mut(&block) {
+            w.failures = w.failures.saturating_sub(1);
+        }
     }
 }
 
@@ -133,22 +161,42 @@ mod tests {
         let attacker: IpAddr = "203.0.113.7".parse().unwrap();
         let user: IpAddr = "198.51.100.2".parse().unwrap();
         for _ in 0..5 {
-            throttle.check("victim@ferme.fr", attacker).unwrap();
-            throttle.record_failure("victim@ferme.fr", attacker);
+            throttle.attempt("victim@ferme.fr", attacker).unwrap();
         }
         let Err(ApiError::TooManyRequests { retry_after }) =
-            throttle.check("victim@ferme.fr", attacker)
+            throttle.attempt("victim@ferme.fr", attacker)
         else {
             panic!("the sixth attempt from the same address must be throttled");
         };
         assert!((1..=900).contains(&retry_after));
-        throttle.check("victim@ferme.fr", user).unwrap();
+        throttle.attempt("victim@ferme.fr", user).unwrap();
+        throttle.succeeded("victim@ferme.fr", user);
 
         // Spraying many accounts from one address hits the address limit.
         for i in 0..15 {
-            throttle.record_failure(&format!("user{i}@ferme.fr"), attacker);
+            throttle
+                .attempt(&format!("user{i}@ferme.fr"), attacker)
+                .unwrap();
         }
-        assert!(throttle.check("someone.else@ferme.fr", attacker).is_err());
-        throttle.check("someone.else@ferme.fr", user).unwrap();
+        assert!(throttle.attempt("someone.else@ferme.fr", attacker).is_err());
+        throttle.attempt("someone.else@ferme.fr", user).unwrap();
+    }
+
+    #[test]
+    fn successes_do_not_use_up_attempts_and_ipv6_counts_per_64() {
+        let throttle = LoginThrottle::new(Limits::default());
+        let office: IpAddr = "198.51.100.9".parse().unwrap();
+        for _ in 0..50 {
+            throttle.attempt("marie@ferme.fr", office).unwrap();
+            throttle.succeeded("marie@ferme.fr", office);
+        }
+        for i in 0..5u16 {
+            let address = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, i, i, i, i));
+            throttle.attempt("victim@ferme.fr", address).unwrap();
+        }
+        let same_block = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9));
+        assert!(throttle.attempt("victim@ferme.fr", same_block).is_err());
+        let other_block = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+        throttle.attempt("victim@ferme.fr", other_block).unwrap();
     }
 }

@@ -131,6 +131,11 @@ pub async fn get_commune(
     state: web::Data<AppState>,
     insee: web::Path<String>,
 ) -> ApiResult<web::Json<Commune>> {
+    if !insee.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::not_found(
+            "no current commune has this INSEE code",
+        ));
+    }
     let mut conn = state.pool.get().await?;
     let row = queries::find_commune(&mut conn, &insee)
         .await?
@@ -156,6 +161,11 @@ pub async fn get_epci(
     state: web::Data<AppState>,
     siren: web::Path<String>,
 ) -> ApiResult<web::Json<Epci>> {
+    if !is_siren(&siren) {
+        return Err(ApiError::not_found(format!(
+            "no EPCI has the SIREN {siren}"
+        )));
+    }
     let mut conn = state.pool.get().await?;
     let (siren, name, nature, population) = queries::find_epci(&mut conn, &siren)
         .await?

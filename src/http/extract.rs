@@ -19,6 +19,13 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        // PostgreSQL text cannot hold NUL: refuse it here, by name.
+        if let Some((name, _)) = pairs.clone().find(|(_, value)| value.contains('\0')) {
+            return ready(Err(ApiError::invalid_parameter(
+                name,
+                "must not contain NUL characters",
+            )));
+        }
         let deserializer = serde_urlencoded::Deserializer::new(pairs);
         ready(
             serde_path_to_error::deserialize(deserializer)
@@ -66,6 +73,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                         413 => ApiError::PayloadTooLarge { limit },
                         _ => ApiError::MalformedBody(format!("cannot read the body: {e}")),
                     })?;
+            if contains_escaped_nul(&bytes) {
+                return Err(ApiError::validation(
+                    "body",
+                    "text must not contain NUL characters (\\u0000)",
+                ));
+            }
             let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
             let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
                 let path = e.path().to_string();
@@ -83,6 +96,24 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             Ok(Json(value))
         })
     }
+}
+
+/// True when a JSON text holds the escape `\u0000` (PostgreSQL text cannot
+/// store NUL; a raw NUL byte is already invalid JSON). Escapes are skipped
+/// whole, so an escaped backslash followed by `u0000` does not count.
+fn contains_escaped_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// The largest accepted body, in bytes (app data).

@@ -159,15 +159,21 @@ async fn invalid_sirets_and_unknown_communes_are_422_naming_each_field() {
         .unwrap();
     assert_eq!(count, 0);
 
-    app.create_organisation(&marie, farm(SIRETS[0])).await;
-    let duplicate = app
+    // A SIRET registered twice: both stay pending, neither learns of the
+    // other; the administrator who verifies sees the clash.
+    let admin = app.admin().await;
+    let first = app.create_organisation(&marie, farm(SIRETS[0])).await;
+    let impostor = app.signed_up("eve@ailleurs.fr").await;
+    let second = app.create_organisation(&impostor, farm(SIRETS[0])).await;
+    app.verify(&admin, &first).await;
+    let clash = app
         .post_json(
-            "/api/v1/organisations",
-            &farm(SIRETS[0]),
-            Some(&marie.access),
+            &format!("/api/v1/admin/organisations/{second}/status"),
+            &json!({"status": "verified"}),
+            Some(&admin.access),
         )
         .await;
-    assert_problem(duplicate, 409, "conflict").await;
+    assert_problem(clash, 409, "conflict").await;
     assert_problem(
         app.post_json("/api/v1/organisations", &farm(SIRETS[2]), None)
             .await,
@@ -588,4 +594,188 @@ async fn invitations_roles_and_the_last_owner() {
         .unwrap();
     assert_eq!(roles, ["owner"]);
     assert_problem(app.get_as(&base, &marie.access).await, 404, "not-found").await;
+}
+
+#[tokio::test]
+async fn certifications_are_the_owners_word_and_suspension_freezes_writes() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let marie = app.signed_up("marie@ferme-envol.fr").await;
+    let paul = app.signed_up("paul@ferme-envol.fr").await;
+    let id = app.create_organisation(&marie, farm(SIRETS[0])).await;
+    let base = format!("/api/v1/organisations/{id}");
+    let invitation: Value = app
+        .post_json(
+            &format!("{base}/invitations"),
+            &json!({"email": "paul@ferme-envol.fr", "role": "member"}),
+            Some(&marie.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let accepted = app
+        .post_json(
+            "/api/v1/invitations/accept",
+            &json!({"token": invitation["token"]}),
+            Some(&paul.access),
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+
+    let put = |token: String, body: Value| {
+        let app = &app;
+        let url = app.url(&format!("{base}/certifications"));
+        async move {
+            app.client
+                .put(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_problem(
+        put(paul.access.clone(), json!([{"label": "HVE"}])).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let replaced = put(
+        marie.access.clone(),
+        json!([{"label": "HVE"}, {"label": "FERMIER"}]),
+    )
+    .await;
+    assert_eq!(replaced.status(), 200);
+    let labels: Vec<String> = replaced
+        .json::<Vec<Value>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(labels, ["FERMIER", "HVE"]);
+
+    let suspend = app
+        .post_json(
+            &format!("/api/v1/admin/organisations/{id}/status"),
+            &json!({"status": "suspended"}),
+            Some(&admin.access),
+        )
+        .await;
+    assert_eq!(suspend.status(), 200);
+    assert_problem(
+        app.patch_json(
+            &base,
+            &json!({"description": "still selling"}),
+            &marie.access,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        app.get_as(&base, &marie.access).await.status(),
+        200,
+        "members still read"
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_dies_with_its_authors_ownership() {
+    let app = TestApp::spawn().await;
+    let marie = app.signed_up("marie@ferme-envol.fr").await;
+    let paul = app.signed_up("paul@ferme-envol.fr").await;
+    let spare = app.signed_up("spare@ferme-envol.fr").await;
+    let id = app.create_organisation(&marie, farm(SIRETS[0])).await;
+    let base = format!("/api/v1/organisations/{id}");
+    let invite = |email: &str, role: &str| json!({"email": email, "role": role});
+    let for_paul: Value = app
+        .post_json(
+            &format!("{base}/invitations"),
+            &invite("paul@ferme-envol.fr", "owner"),
+            Some(&marie.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.post_json(
+        "/api/v1/invitations/accept",
+        &json!({"token": for_paul["token"]}),
+        Some(&paul.access),
+    )
+    .await;
+    // Paul, owner now, prepares a way back for a second account, then is demoted.
+    let backdoor: Value = app
+        .post_json(
+            &format!("{base}/invitations"),
+            &invite("spare@ferme-envol.fr", "owner"),
+            Some(&paul.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let demoted = app
+        .patch_json(
+            &format!("{base}/members/{}", paul.user_id),
+            &json!({"role": "member"}),
+            &marie.access,
+        )
+        .await;
+    assert_eq!(demoted.status(), 200);
+    let accept = app
+        .post_json(
+            "/api/v1/invitations/accept",
+            &json!({"token": backdoor["token"]}),
+            Some(&spare.access),
+        )
+        .await;
+    assert_problem(accept, 404, "not-found").await;
+    let mut conn = app.db().await;
+    let count: i64 = memberships::table
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_not_crashed_on() {
+    let app = TestApp::spawn().await;
+    let marie = app.signed_up("marie@ferme-envol.fr").await;
+    let mut body = farm(SIRETS[0]);
+    body["name"] = json!("Ferme\u{0}");
+    assert_problem(
+        app.post_json("/api/v1/organisations", &body, Some(&marie.access))
+            .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    let login = json!({"email": "marie\u{0}@ferme-envol.fr", "password": "whatever it is"});
+    assert_problem(
+        app.post_json("/api/v1/auth/login", &login, None).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    let problem = assert_problem(
+        app.get("/api/v1/organisations?commune=%00").await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "commune");
+    assert_problem(app.get("/api/v1/communes/%00").await, 404, "not-found").await;
+    assert_problem(
+        app.get("/api/v1/communes?q=a%00").await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
 }

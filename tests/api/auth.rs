@@ -212,8 +212,8 @@ async fn changing_the_password_closes_the_other_sessions() {
     assert_problem(
         app.post_json("/api/v1/auth/password", &wrong, Some(&session.access))
             .await,
-        401,
-        "unauthorized",
+        403,
+        "forbidden",
     )
     .await;
     let weak = json!({"current_password": PASSWORD, "new_password": "password1234"});
