@@ -185,3 +185,54 @@ pub fn from_db<T: std::str::FromStr<Err = String>>(
         crate::error::ApiError::Internal(anyhow::anyhow!("database holds {e}"))
     })
 }
+
+code_enum!(
+    /// Where a product comes from (`origine`).
+    Origin {
+        France = "FRANCE",
+        Europe = "EUROPE",
+    }
+);
+
+code_enum!(
+    /// Unit of sale: UN/ECE Rec. 20 units, or a package (Rec. 21) whose net
+    /// content is given with the offer.
+    Unit {
+        Kilogram = "KGM",
+        Gram = "GRM",
+        Litre = "LTR",
+        Piece = "H87",
+        Crate = "XCR",
+        Box = "XBX",
+        Bag = "XBG",
+        Package = "XPK",
+    }
+);
+
+impl Unit {
+    pub fn is_package(self) -> bool {
+        matches!(self, Unit::Crate | Unit::Box | Unit::Bag | Unit::Package)
+    }
+}
+
+code_enum!(
+    /// Whether an offer can be ordered.
+    OfferStatus {
+        Active = "active",
+        Paused = "paused",
+        Archived = "archived",
+    }
+);
+
+impl Label {
+    /// ma-cantine's applicability rules: which families may carry the label.
+    pub fn applies_to(self, family: ProductFamily) -> bool {
+        use ProductFamily::*;
+        match self {
+            Label::PecheDurable => family == ProduitsDeLaMer,
+            Label::Fermier => matches!(family, ViandesVolailles | Charcuterie | ProduitsLaitiers),
+            Label::LabelRouge => family != Boissons,
+            _ => true,
+        }
+    }
+}

@@ -65,6 +65,10 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("too many attempts; retry in {retry_after} seconds")]
     TooManyRequests { retry_after: u64 },
     #[error("{method} is not allowed on this resource")]
@@ -118,6 +122,10 @@ impl ApiError {
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Action not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict with the current state"),
+            Self::PreconditionFailed(_) => {
+                ("stale-version", "The resource changed since it was read")
+            }
+            Self::PreconditionRequired(_) => ("if-match-required", "If-Match header required"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::MalformedBody(_) => ("malformed-body", "Malformed request body"),
@@ -154,6 +162,8 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod catalog;
 pub mod codes;
 pub mod config;
 pub mod db;
@@ -47,7 +48,8 @@ fn routes(cfg: &mut ServiceConfig) {
         utoipa_actix_web::scope("/api/v1")
             .configure(geo::routes)
             .configure(auth::routes)
-            .configure(accounts::routes),
+            .configure(accounts::routes)
+            .configure(catalog::routes),
     );
 }
 

@@ -84,6 +84,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    offers (id) {
+        id -> Uuid,
+        supplier_id -> Uuid,
+        producer_id -> Nullable<Uuid>,
+        producer_name -> Text,
+        producer_commune_insee -> Text,
+        name -> Text,
+        description -> Text,
+        search_text -> Text,
+        family -> Text,
+        labels -> Array<Text>,
+        origin -> Text,
+        unit -> Text,
+        package_net_quantity -> Nullable<Numeric>,
+        package_net_unit -> Nullable<Text>,
+        price_cents -> Int8,
+        vat_rate -> Numeric,
+        stock_available -> Nullable<Numeric>,
+        stock_reserved -> Numeric,
+        min_order_quantity -> Numeric,
+        order_step -> Numeric,
+        available_from -> Nullable<Date>,
+        available_until -> Nullable<Date>,
+        lead_time_days -> Int4,
+        delivery_weekdays -> Array<Int2>,
+        area_communes -> Array<Text>,
+        area_epcis -> Array<Text>,
+        area_departements -> Array<Text>,
+        status -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     organisations (id) {
         id -> Uuid,
         kind -> Text,
@@ -164,6 +200,8 @@ diesel::joinable!(invitations -> organisations (organisation_id));
 diesel::joinable!(invitations -> users (invited_by));
 diesel::joinable!(memberships -> organisations (organisation_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(offers -> communes (producer_commune_insee));
+diesel::joinable!(offers -> organisations (supplier_id));
 diesel::joinable!(organisations -> communes (commune_insee));
 diesel::joinable!(organisations -> epcis (authority_epci));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -178,6 +216,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     farm_certifications,
     invitations,
     memberships,
+    offers,
     organisations,
     reference_datasets,
     refresh_tokens,

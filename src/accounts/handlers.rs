@@ -12,10 +12,10 @@ use super::dto::*;
 use super::queries::{
     self, Acceptance, Actor, CanteenRow, MembershipChange, OrganisationChanges, OrganisationRow,
 };
-use super::validate;
+use super::{access, validate};
 use crate::AppState;
 use crate::auth::extract::{AuthUser, MaybeAuthUser};
-use crate::auth::policy::{self, OrgAccess, OrgAction};
+use crate::auth::policy::{self, OrgAction};
 use crate::auth::token::{hash_token, new_opaque_token};
 use crate::codes::{AreaKind, OrganisationKind, OrganisationStatus, Role, from_db};
 use crate::db::DbConn;
@@ -25,19 +25,6 @@ use crate::http::pagination::{Page, PageRequest};
 use crate::ids::{check_email, normalise_email};
 
 const INVITATION_TTL_DAYS: i64 = 14;
-
-/// The organisation's facts for the policy, with the caller's role; 404 when
-/// it does not exist.
-async fn access(conn: &mut DbConn, id: Uuid, user: Option<&AuthUser>) -> ApiResult<OrgAccess> {
-    let (kind, status, role) = queries::access(conn, id, user.map(|u| u.id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no organisation with this id"))?;
-    Ok(OrgAccess {
-        kind: from_db(&kind)?,
-        status: from_db(&status)?,
-        role: role.as_deref().map(from_db).transpose()?,
-    })
-}
 
 /// An organisation as shown; `private` adds the contacts.
 fn view(loaded: queries::Loaded, private: bool) -> ApiResult<Organisation> {

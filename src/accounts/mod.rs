@@ -1,6 +1,14 @@
 //! Organisations (farms, distributors, canteens, authorities), their
 //! members and invitations, and their verification by administrators.
 
+use uuid::Uuid;
+
+use crate::auth::extract::AuthUser;
+use crate::auth::policy::OrgAccess;
+use crate::codes::from_db;
+use crate::db::DbConn;
+use crate::error::{ApiError, ApiResult};
+
 pub mod dto;
 mod handlers;
 pub mod queries;
@@ -18,4 +26,17 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::remove_member)
         .service(handlers::accept_invitation)
         .service(handlers::set_organisation_status);
+}
+
+/// The organisation's facts for the policy, with the caller's role; 404 when
+/// it does not exist.
+pub async fn access(conn: &mut DbConn, id: Uuid, user: Option<&AuthUser>) -> ApiResult<OrgAccess> {
+    let (kind, status, role) = queries::access(conn, id, user.map(|u| u.id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no organisation with this id"))?;
+    Ok(OrgAccess {
+        kind: from_db(&kind)?,
+        status: from_db(&status)?,
+        role: role.as_deref().map(from_db).transpose()?,
+    })
 }

@@ -24,6 +24,9 @@ pub enum OrgAction {
     ManageCertifications,
     /// Leave the organisation (oneself).
     Leave,
+    /// List offers, change them, move their stock: verified farms and
+    /// distributors, any member.
+    ManageOffers,
 }
 
 /// What the policy needs to know of an organisation and of the caller's tie to it.
@@ -53,8 +56,24 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
             org.kind
         )));
     }
+    if action == OrgAction::ManageOffers {
+        if !matches!(
+            org.kind,
+            OrganisationKind::Farm | OrganisationKind::Distributor
+        ) {
+            return Err(ApiError::Forbidden(format!(
+                "only farms and distributors sell; this organisation is a {}",
+                org.kind
+            )));
+        }
+        if org.status != OrganisationStatus::Verified {
+            return Err(ApiError::Forbidden(
+                "only verified organisations may sell; ask the platform administrators".into(),
+            ));
+        }
+    }
     match action {
-        OrgAction::ReadPrivate | OrgAction::Leave => Ok(()),
+        OrgAction::ReadPrivate | OrgAction::Leave | OrgAction::ManageOffers => Ok(()),
         // Certifications are public claims (BIO): owners answer for them.
         OrgAction::Update | OrgAction::ManageMembers | OrgAction::ManageCertifications
             if !is_owner =>

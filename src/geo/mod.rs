@@ -2,7 +2,7 @@
 
 mod handlers;
 pub mod model;
-mod queries;
+pub mod queries;
 pub mod reference;
 pub mod search;
 

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+mod catalog;
 mod errors;
 mod geography;
 mod helpers;

@@ -1,0 +1,282 @@
+//! Requests and responses of the catalog. Quantities and rates are exact
+//! decimals written as JSON strings ("2.375"), money integer cents.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::accounts::dto::DeliveryArea;
+use crate::codes::{Label, OfferStatus, OrganisationKind, Origin, ProductFamily, Unit};
+
+/// Who produced it. A farm selling its own produce omits it; a distributor
+/// names a farm on the platform (`organisation_id`) or an outside farm with
+/// its commune.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerInput {
+    pub organisation_id: Option<Uuid>,
+    pub name: Option<String>,
+    /// INSEE code of the outside farm's commune.
+    pub commune_insee: Option<String>,
+}
+
+/// A package's net content (a 5 kg crate: `{"net_quantity": "5", "net_unit": "KGM"}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "5")]
+    pub net_quantity: Decimal,
+    pub net_unit: Unit,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Carottes de sable", "description": "Lavées, calibre moyen", "family": "FRUITS_ET_LEGUMES",
+    "labels": ["BIO"], "origin": "FRANCE", "unit": "KGM", "price_cents": 180, "vat_rate": "5.5",
+    "stock": "400", "min_order_quantity": "5", "order_step": "5",
+    "available_from": "2026-10-01", "available_until": "2027-03-31", "lead_time_days": 2,
+    "delivery_weekdays": [2, 4]
+}))]
+pub struct NewOffer {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub family: ProductFamily,
+    /// EGalim labels; each must be one the producing farm is certified for.
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    pub origin: Origin,
+    pub producer: Option<ProducerInput>,
+    pub unit: Unit,
+    /// Required for package units (XCR, XBX, XBG, XPK).
+    pub package: Option<Package>,
+    /// Price per unit, excluding VAT, in cents.
+    pub price_cents: i64,
+    /// 5.5, 10 or 20 (per cent).
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "5.5")]
+    pub vat_rate: Decimal,
+    /// Quantity in stock; absent or null with `on_demand: true`.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>, example = "400")]
+    pub stock: Option<Decimal>,
+    /// Produced to order: stock is not limited.
+    #[serde(default)]
+    pub on_demand: bool,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "5")]
+    pub min_order_quantity: Decimal,
+    /// Orders are multiples of this step.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "5")]
+    pub order_step: Decimal,
+    pub available_from: Option<NaiveDate>,
+    pub available_until: Option<NaiveDate>,
+    /// Days between order and delivery, at least.
+    #[serde(default)]
+    pub lead_time_days: i32,
+    /// ISO weekdays it delivers on, 1 = Monday.
+    pub delivery_weekdays: Vec<i16>,
+    /// Where it delivers; empty means anywhere.
+    #[serde(default)]
+    pub delivery_area: Vec<DeliveryArea>,
+    pub status: Option<OfferStatus>,
+}
+
+/// What an update may change; absent fields stay. The producer, the family
+/// and the supplier cannot change: make a new offer instead.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"price_cents": 170, "status": "paused"}))]
+pub struct OfferChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub labels: Option<Vec<Label>>,
+    pub origin: Option<Origin>,
+    pub price_cents: Option<i64>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>)]
+    pub vat_rate: Option<Decimal>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>)]
+    pub min_order_quantity: Option<Decimal>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>)]
+    pub order_step: Option<Decimal>,
+    pub available_from: Option<NaiveDate>,
+    pub available_until: Option<NaiveDate>,
+    pub lead_time_days: Option<i32>,
+    pub delivery_weekdays: Option<Vec<i16>>,
+    pub delivery_area: Option<Vec<DeliveryArea>>,
+    pub status: Option<OfferStatus>,
+}
+
+/// A stock movement: `add` or `remove` a quantity, or `set` the quantity on
+/// hand (reserved quantities included).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StockOperation {
+    Add,
+    Remove,
+    Set,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"operation": "add", "quantity": "25.5"}))]
+pub struct StockAdjustment {
+    pub operation: StockOperation,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub quantity: Decimal,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stock {
+    pub on_demand: bool,
+    /// Free to order; absent when on demand.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>)]
+    pub available: Option<Decimal>,
+    /// Held by open orders.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub reserved: Decimal,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Supplier {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: OrganisationKind,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Producer {
+    /// The farm on the platform, when it is one.
+    pub organisation_id: Option<Uuid>,
+    pub name: String,
+    pub commune_insee: String,
+    pub commune: String,
+    pub departement: String,
+    pub region: String,
+    pub epci: Option<String>,
+}
+
+/// Whether an offer is local for the canteen named by `local_to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Local {
+    Yes,
+    No,
+    /// The canteen's definition needs something Sésame does not know (a
+    /// location, a food territorial project).
+    Unknown,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Offer {
+    pub id: Uuid,
+    pub supplier: Supplier,
+    pub producer: Producer,
+    pub name: String,
+    pub description: String,
+    pub family: ProductFamily,
+    pub labels: Vec<Label>,
+    pub origin: Origin,
+    pub unit: Unit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<Package>,
+    pub price_cents: i64,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub vat_rate: Decimal,
+    pub stock: Stock,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub min_order_quantity: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub order_step: Decimal,
+    pub available_from: Option<NaiveDate>,
+    pub available_until: Option<NaiveDate>,
+    pub lead_time_days: i32,
+    pub delivery_weekdays: Vec<i16>,
+    pub delivery_area: Vec<DeliveryArea>,
+    pub status: OfferStatus,
+    /// At least one EGalim label.
+    pub egalim: bool,
+    pub organic: bool,
+    /// With `local_to` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<Local>,
+    /// The version, also sent as the `ETag`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Cheapest first.
+    Price,
+    /// Most recent first.
+    #[default]
+    Newest,
+    /// By name.
+    Name,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Free text, in French: accents and case are ignored, words are stemmed
+    /// (`carottes` finds `Carotte`).
+    pub q: Option<String>,
+    pub family: Option<ProductFamily>,
+    /// Comma-separated labels: offers with any of them.
+    pub labels_any: Option<String>,
+    /// Comma-separated labels: offers with all of them.
+    pub labels_all: Option<String>,
+    /// `true`: at least one EGalim label.
+    pub egalim: Option<bool>,
+    pub origin: Option<Origin>,
+    pub supplier: Option<Uuid>,
+    /// A producing farm on the platform.
+    pub producer: Option<Uuid>,
+    /// Producing farm's commune (INSEE).
+    pub origin_commune: Option<String>,
+    /// Producing farm's EPCI (SIREN).
+    pub origin_epci: Option<String>,
+    pub origin_departement: Option<String>,
+    pub origin_region: Option<String>,
+    /// A delivery date: inside the availability window, at least the lead
+    /// time from today, on a delivery weekday.
+    pub available_on: Option<NaiveDate>,
+    /// A commune (INSEE) the offer delivers to.
+    pub deliverable_to: Option<String>,
+    /// A canteen: offers that are not local under its own definition are
+    /// left out; the others say `local: yes` or `unknown`.
+    pub local_to: Option<Uuid>,
+    pub min_price_cents: Option<i64>,
+    pub max_price_cents: Option<i64>,
+    pub sort: Option<Sort>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100, default = 50)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferPage {
+    pub items: Vec<Offer>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
