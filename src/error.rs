@@ -225,6 +225,12 @@ impl From<diesel::result::Error> for ApiError {
             {
                 Self::validation("body", "text must not contain NUL characters")
             }
+            // A sum past a column's precision (stock added again and again).
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("numeric field overflow") =>
+            {
+                Self::validation("body", "the result would be too large")
+            }
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if is_server_going_away(info.message()) =>
             {

@@ -15,7 +15,7 @@ CREATE TABLE offers (
     search                 tsvector GENERATED ALWAYS AS (to_tsvector('french', search_text)) STORED,
     family                 text NOT NULL CHECK (family IN ('VIANDES_VOLAILLES', 'CHARCUTERIE', 'PRODUITS_DE_LA_MER',
                                'FRUITS_ET_LEGUMES', 'PRODUITS_LAITIERS', 'BOULANGERIE', 'BOISSONS', 'AUTRES')),
-    labels                 text[] NOT NULL DEFAULT '{}',
+    labels                 text[] NOT NULL DEFAULT '{}' CHECK (labels <@ '{BIO,LABEL_ROUGE,AOCAOP,IGP,STG,HVE,PECHE_DURABLE,RUP,FERMIER,COMMERCE_EQUITABLE,EXTERNALITES,PERFORMANCE}'::text[]),
     origin                 text NOT NULL CHECK (origin IN ('FRANCE', 'EUROPE')),
     -- UN/ECE Rec. 20 (KGM, GRM, LTR, H87) or a package (Rec. 21: XCR crate,
     -- XBX box, XBG bag, XPK package) with its net content

@@ -1,0 +1,43 @@
+# Shared by the benchmark scripts: tools, the service's life, and writing a
+# section of docs/benchmarks.md. Sourced, not run.
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (install: $2)" >&2; exit 1; }; }
+
+# The service in the background on its own private cluster under $DATA_DIR;
+# start sets $startup (seconds until /readyz answered 200).
+pid=
+stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
+trap stop EXIT
+start() {
+  local t0; t0=$(date +%s.%N)
+  ./target/release/sesame demo >>"target/bench-$BENCH.log" 2>&1 & pid=$!
+  until curl -sf -o /dev/null "$URL/readyz"; do
+    kill -0 "$pid" 2>/dev/null || { echo "bench: the service died; see target/bench-$BENCH.log" >&2; exit 1; }
+    sleep 0.02
+  done
+  startup=$(echo "$(date +%s.%N) - $t0" | bc)
+}
+
+db_url() { echo "postgres://sesame:$(cat "$DATA_DIR/pg-password")@127.0.0.1:$(cat "$DATA_DIR/port")/sesame"; }
+
+machine() {
+  echo "$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(free -h | awk '/^Mem:/ {print $2}') memory;" \
+       "rustc $(rustc --version | awk '{print $2}'), PostgreSQL $(cat "$DATA_DIR/pgdata/PG_VERSION") (private cluster," \
+       "default settings), pgbench $(pgbench --version | awk '{print $3}'), wrk $( (wrk -v 2>&1 || true) | awk 'NR==1 {print $2}')"
+}
+
+# Replaces the section between <!-- NAME:start --> and <!-- NAME:end --> of
+# docs/benchmarks.md with standard input (appends it the first time).
+write_section() {
+  python3 - "$1" <<'PY'
+import pathlib, re, sys
+name = sys.argv[1]
+body = sys.stdin.read().rstrip("\n")
+path = pathlib.Path("docs/benchmarks.md")
+text = path.read_text() if path.exists() else "# Benchmarks\n"
+block = f"<!-- {name}:start -->\n{body}\n<!-- {name}:end -->"
+pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
+text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
+path.write_text(text)
+PY
+}
