@@ -29,10 +29,11 @@ machine() {
 # Replaces the section between <!-- NAME:start --> and <!-- NAME:end --> of
 # docs/benchmarks.md with standard input (appends it the first time).
 write_section() {
-  python3 - "$1" <<'PY'
-import pathlib, re, sys
+  local body; body=$(cat)
+  SECTION_BODY="$body" python3 - "$1" <<'PY'
+import os, pathlib, re, sys
 name = sys.argv[1]
-body = sys.stdin.read().rstrip("\n")
+body = os.environ["SECTION_BODY"].rstrip("\n")
 path = pathlib.Path("docs/benchmarks.md")
 text = path.read_text() if path.exists() else "# Benchmarks\n"
 block = f"<!-- {name}:start -->\n{body}\n<!-- {name}:end -->"
