@@ -3,11 +3,13 @@
 //! Stored as text with CHECK constraints; `as_str` and `FromStr` map to SQL.
 
 /// Defines a string enumeration: serde and OpenAPI use the given codes.
+/// The OpenAPI schema is written here rather than derived, because the
+/// derive does not see `serde(rename)` values that come through a macro.
 macro_rules! code_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:expr])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
-                 serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+                 serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $(#[serde(rename = $code)] $variant,)+
         }
@@ -19,6 +21,19 @@ macro_rules! code_enum {
                 match self { $($name::$variant => $code,)+ }
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let description: &[&str] = &[$($doc),*];
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(description.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")))
+                    .enum_values(Some([$($code),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl std::str::FromStr for $name {
             type Err = String;

@@ -266,6 +266,7 @@ pub struct SearchQuery {
     pub local_to: Option<Uuid>,
     pub min_price_cents: Option<i64>,
     pub max_price_cents: Option<i64>,
+    #[param(inline)]
     pub sort: Option<Sort>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -634,3 +634,101 @@ async fn pages_follow_the_cursor_and_limits_are_enforced() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn distributors_name_the_farm_and_paused_offers_are_private() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (marie, farm_id) = verified_farm(&app, &admin).await;
+    let luc = app.signed_up("luc@legumerie.fr").await;
+    let mut distributor = farm(SIRETS[2]);
+    distributor["kind"] = json!("distributor");
+    distributor["name"] = json!("Légumerie du Cœur d'Essonne");
+    distributor.as_object_mut().unwrap().remove("farm");
+    distributor["distributor"] = json!({"delivery_area": [{"kind": "epci", "code": "200057859"}]});
+    let distributor_id = app.create_organisation(&luc, distributor).await;
+    app.verify(&admin, &distributor_id).await;
+    let url = format!("/api/v1/organisations/{distributor_id}/offers");
+
+    let mut anonymous = carrots();
+    anonymous["labels"] = json!([]);
+    let problem = assert_problem(
+        app.post_json(&url, &anonymous, Some(&luc.access)).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "producer");
+
+    let mut from_marie = carrots();
+    from_marie["producer"] = json!({"organisation_id": farm_id});
+    let offer = create(&app, &luc, &distributor_id, &from_marie).await;
+    assert_eq!(offer["supplier"]["kind"], "distributor");
+    assert_eq!(offer["producer"]["name"], "Ferme de l'Envol");
+    assert_eq!(offer["labels"], json!(["BIO"]));
+
+    let mut outside = carrots();
+    outside["producer"] = json!({"name": "Ferme du Hurepoix", "commune_insee": "91376"});
+    let problem = assert_problem(
+        app.post_json(&url, &outside, Some(&luc.access)).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(
+        problem["errors"][0]["field"], "labels",
+        "labels need a farm whose certifications are known"
+    );
+    outside["labels"] = json!([]);
+    let outside_offer = create(&app, &luc, &distributor_id, &outside).await;
+    assert_eq!(outside_offer["producer"]["organisation_id"], Value::Null);
+    assert_eq!(outside_offer["producer"]["commune"], "Marolles-en-Hurepoix");
+
+    // A farm sells its own produce only.
+    let mut not_mine = carrots();
+    not_mine["producer"] = json!({"name": "Autre ferme", "commune_insee": "91376"});
+    let response = app
+        .post_json(
+            &format!("/api/v1/organisations/{farm_id}/offers"),
+            &not_mine,
+            Some(&marie.access),
+        )
+        .await;
+    assert_problem(response, 422, "validation-failed").await;
+
+    // Paused: gone from the public, still there for its supplier.
+    let id = offer["id"].as_str().unwrap();
+    let paused = app
+        .client
+        .patch(app.url(&format!("/api/v1/offers/{id}")))
+        .bearer_auth(&luc.access)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"status": "paused"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 200);
+    assert_problem(
+        app.get(&format!("/api/v1/offers/{id}")).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        app.get_as(&format!("/api/v1/offers/{id}"), &marie.access)
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_eq!(
+        app.get_as(&format!("/api/v1/offers/{id}"), &luc.access)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        names(&app, &format!("supplier={distributor_id}")).await,
+        ["Carotte des sables"]
+    );
+}

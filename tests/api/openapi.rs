@@ -61,6 +61,68 @@ fn every_operation_is_documented_completely() {
     }
 }
 
+/// Every `$ref` in `value`.
+fn references<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(|r| r.as_str()) {
+                found.push(target);
+            }
+            map.values().for_each(|v| references(v, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_resolves_and_codes_are_spelt_as_the_domain_spells_them() {
+    let document = committed();
+    let mut found = Vec::new();
+    references(&document, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target}"));
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "dangling reference {target}"
+        );
+    }
+    let schemas = &document["components"]["schemas"];
+    let codes = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        codes("ProductFamily"),
+        [
+            "VIANDES_VOLAILLES",
+            "CHARCUTERIE",
+            "PRODUITS_DE_LA_MER",
+            "FRUITS_ET_LEGUMES",
+            "PRODUITS_LAITIERS",
+            "BOULANGERIE",
+            "BOISSONS",
+            "AUTRES"
+        ]
+    );
+    assert_eq!(
+        codes("OrganisationKind"),
+        ["farm", "distributor", "canteen", "authority"]
+    );
+    assert!(codes("CanteenSector").contains(&"education_primaire".to_owned()));
+    assert_eq!(
+        codes("LocalDefinition"),
+        ["PAT", "COMMUNE", "DEPARTEMENT", "REGION", "KM"]
+    );
+}
+
 #[tokio::test]
 async fn the_served_document_and_swagger_ui() {
     let app = TestApp::spawn().await;
