@@ -34,7 +34,7 @@ fi
 
 # A Tuesday at least a week ahead: inside most windows, past every lead time.
 day=$(date -d "next tuesday + 7 days" +%F)
-query="q=carotte&family=FRUITS_ET_LEGUMES&labels_any=BIO&available_on=$day&local_to=$CANTEEN"
+query="q=carotte&family=FRUITS_ET_LEGUMES&labels_any=BIO&available_on=$day&local_to=$CANTEEN&local=yes"
 hits=$(curl -sf "$URL/api/v1/offers?$query&limit=50" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
 [ "$hits" -gt 0 ] || { echo "bench: the search finds nothing; the seed is wrong" >&2; exit 1; }
 

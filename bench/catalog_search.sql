@@ -1,5 +1,5 @@
 -- What the service runs for
---   GET /api/v1/offers?q=:q&family=FRUITS_ET_LEGUMES&labels_any=BIO&available_on=:day&local_to=:canteen
+--   GET /api/v1/offers?q=:q&family=FRUITS_ET_LEGUMES&labels_any=BIO&available_on=:day&local_to=:canteen&local=yes
 -- (catalog::queries::canteen_place, the statement built by catalog::search::plan, then
 -- catalog::queries::load for the page), as three statements.
 SELECT canteen_profiles.local_definition, canteen_profiles.local_km, communes.insee, communes.epci_siren,
@@ -35,7 +35,7 @@ WITH hits AS (
               WHEN 2 * 6371 * asin(sqrt(power(sin(radians(p.latitude - 48.63) / 2), 2)
                    + cos(radians(48.63)) * cos(radians(p.latitude))
                    * power(sin(radians(p.longitude - 2.30) / 2), 2))) <= 50
-              THEN 'yes' ELSE 'no' END) <> 'no'
+              THEN 'yes' ELSE 'no' END) = 'yes'
    ORDER BY o.created_at DESC, o.id DESC
    LIMIT 51)
 SELECT offers.*, organisations.name, organisations.kind, organisations.status, communes.name,

@@ -168,7 +168,7 @@ pub struct Producer {
 }
 
 /// Whether an offer is local for the canteen named by `local_to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Local {
     Yes,
@@ -261,9 +261,12 @@ pub struct SearchQuery {
     pub available_on: Option<NaiveDate>,
     /// A commune (INSEE) the offer delivers to.
     pub deliverable_to: Option<String>,
-    /// A canteen: offers that are not local under its own definition are
-    /// left out; the others say `local: yes` or `unknown`.
+    /// A canteen: every result says whether it is local under that canteen's
+    /// own definition (`yes`, `no`, or `unknown` when a location is missing).
     pub local_to: Option<Uuid>,
+    /// With `local_to`: only offers with this answer (`yes` for local ones).
+    #[param(inline)]
+    pub local: Option<Local>,
     pub min_price_cents: Option<i64>,
     pub max_price_cents: Option<i64>,
     #[param(inline)]

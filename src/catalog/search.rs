@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::dto::{SearchQuery, Sort};
+use super::dto::{Local, SearchQuery, Sort};
 use super::queries::{CanteenPlace, Param};
 use crate::auth::token::to_hex;
 use crate::codes::Label;
@@ -190,10 +190,26 @@ pub fn plan(
     let local = match canteen {
         Some(place) => {
             let expression = local_expression(&mut b, place);
-            b.conditions.push(format!("({expression}) <> 'no'"));
+            if let Some(wanted) = query.local {
+                let answer = match wanted {
+                    Local::Yes => "yes",
+                    Local::No => "no",
+                    Local::Unknown => "unknown",
+                };
+                let p = b.bind(Param::Text(answer.to_owned()));
+                b.conditions.push(format!("({expression}) = {p}"));
+            }
             expression
         }
-        None => "NULL::text".to_owned(),
+        None => {
+            if query.local.is_some() {
+                errors.push(FieldError::new(
+                    "local",
+                    "needs local_to: local for which canteen?",
+                ));
+            }
+            "NULL::text".to_owned()
+        }
     };
 
     let (order, keyset) = match sort {

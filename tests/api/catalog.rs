@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use sesame::schema::offers;
+use sesame::schema::{offers, organisations};
 
 use crate::helpers::{SIRETS, Session, TestApp, assert_problem, canteen, farm};
 
@@ -570,19 +570,45 @@ async fn local_follows_each_canteens_own_definition() {
     };
     // 50 km around Saint-Michel-sur-Orge: Brétigny (3 km) yes, Beauce (~75 km) no.
     let by_km = locals(km_canteen.clone(), "sort=name").await;
-    assert_eq!(
-        by_km.get("Carotte nouvelle").map(String::as_str),
-        Some("yes")
-    );
-    assert!(!by_km.contains_key("Farine de blé"), "{by_km:?}");
-    // Same offers, département definition: the 91 only.
+    // The same offers under a département definition: the 91 only.
     let by_departement = locals(departement_canteen.clone(), "sort=name").await;
+    let answer = |map: &std::collections::BTreeMap<String, String>, name: &str| map[name].clone();
+    assert_eq!(by_km.len(), 5, "every offer is answered");
+    assert_eq!(answer(&by_km, "Carotte nouvelle"), "yes");
+    assert_eq!(answer(&by_km, "Farine de blé"), "no");
+    assert_eq!(answer(&by_departement, "Carotte nouvelle"), "yes");
+    assert_eq!(answer(&by_departement, "Yaourt nature"), "no");
+
+    // Only the local ones.
+    let only_yes = locals(km_canteen.clone(), "local=yes").await;
+    assert!(only_yes.values().all(|l| l == "yes"));
+    assert_eq!(only_yes.len(), 3);
+
+    // Without a location, KM cannot be answered: unknown, not no.
+    let mut conn = app.db().await;
+    diesel::update(organisations::table.filter(organisations::name.eq("Ferme de Beauce")))
+        .set((
+            organisations::latitude.eq(None::<f64>),
+            organisations::longitude.eq(None::<f64>),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let after = locals(km_canteen.clone(), "sort=name").await;
+    assert_eq!(answer(&after, "Farine de blé"), "unknown");
     assert_eq!(
-        by_departement.get("Carotte nouvelle").map(String::as_str),
-        Some("yes")
+        answer(
+            &locals(departement_canteen.clone(), "sort=name").await,
+            "Farine de blé"
+        ),
+        "no"
     );
-    assert!(!by_departement.contains_key("Yaourt nature"));
-    assert_eq!(by_departement.len(), 3);
+    assert_problem(
+        app.get("/api/v1/offers?local=yes").await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
 
     let unknown_canteen = app
         .get(&format!("/api/v1/offers?local_to={}", uuid::Uuid::now_v7()))
