@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use sesame::schema::{memberships, organisations};
 
-use crate::helpers::{SIRETS, TestApp, assert_problem, canteen, farm};
+use crate::helpers::{SIRETS, TestApp, assert_problem, canteen, error_fields, farm};
 
 #[tokio::test]
 async fn creating_a_farm_makes_its_creator_owner_and_derives_its_place() {
@@ -75,12 +75,7 @@ async fn invalid_sirets_and_unknown_communes_are_422_naming_each_field() {
         "validation-failed",
     )
     .await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&problem);
     for field in [
         "siret",
         "commune_insee",
@@ -128,12 +123,7 @@ async fn invalid_sirets_and_unknown_communes_are_422_naming_each_field() {
         "validation-failed",
     )
     .await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&problem);
     assert_eq!(fields, ["canteen.sectors", "canteen.yearly_meal_count"]);
 
     let mut unknown_sector = canteen(SIRETS[1]);

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sesame::schema::{offers, organisations};
 
-use crate::helpers::{SIRETS, Session, TestApp, assert_problem, canteen, farm};
+use crate::helpers::{SIRETS, Session, TestApp, assert_problem, canteen, error_fields, farm};
 
 /// A verified organic farm at Brétigny-sur-Orge, and its owner.
 async fn verified_farm(app: &TestApp, admin: &Session) -> (Session, String) {
@@ -119,12 +119,7 @@ async fn labels_must_be_certified_and_applicable_and_only_sellers_sell() {
         "validation-failed",
     )
     .await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&problem);
     assert_eq!(
         fields,
         ["package", "vat_rate", "stock", "delivery_weekdays"]
@@ -332,12 +327,7 @@ async fn a_csv_import_is_all_or_nothing_and_names_every_bad_row() {
     };
     let response = send(lines.join("\n")).await.unwrap();
     let problem = assert_problem(response, 422, "validation-failed").await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&problem);
     assert_eq!(
         fields,
         [

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use sesame::schema::communes;
 
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, error_fields};
 
 /// The 21 communes of Cœur d'Essonne Agglomération and their municipal
 /// populations, as listed in the domain reference (shared/docs/domain.md §5).
@@ -254,12 +254,7 @@ async fn bad_query_parameters_are_named_with_the_reason() {
     // Every error at once, not just the first.
     let several = app.get("/api/v1/communes?limit=0&epci=x").await;
     let problem = assert_problem(several, 400, "invalid-parameter").await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&problem);
     assert_eq!(fields, ["epci", "limit"]);
 }
 

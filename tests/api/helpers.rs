@@ -292,6 +292,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The `field` of each entry of a problem's `errors`, in order.
+pub fn error_fields(problem: &serde_json::Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// Asserts that a response is a problem document with this status and type
 /// slug, and returns the document.
 pub async fn assert_problem(
