@@ -239,6 +239,19 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// Where an order stands in its lifecycle.
+    OrderStatus {
+        Submitted = "submitted",
+        Accepted = "accepted",
+        Rejected = "rejected",
+        Cancelled = "cancelled",
+        Delivered = "delivered",
+        Received = "received",
+        Disputed = "disputed",
+    }
+);
+
 impl Label {
     /// ma-cantine's applicability rules: which families may carry the label.
     pub fn applies_to(self, family: ProductFamily) -> bool {

@@ -36,6 +36,33 @@ pub struct Problem {
     /// One entry per offending field or parameter, when there are any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// `out-of-stock`: each short line of the basket and what is available.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub available: Vec<Shortage>,
+    /// `invalid-transition`: what the caller may do with the order now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<AllowedTransition>>,
+}
+
+/// A basket line that asks for more than the offer's stock.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Shortage {
+    /// Index of the line in the basket, from 0.
+    pub line: usize,
+    pub offer_id: uuid::Uuid,
+    #[schema(value_type = String, example = "12")]
+    pub requested: rust_decimal::Decimal,
+    #[schema(value_type = String, example = "7.5")]
+    pub available: rust_decimal::Decimal,
+}
+
+/// A transition the caller may make: the action (the endpoint
+/// `POST /api/v1/orders/{id}/{action}`) and the status it leads to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AllowedTransition {
+    #[schema(example = "cancel")]
+    pub action: &'static str,
+    pub to: crate::codes::OrderStatus,
 }
 
 /// What is wrong with one field of a body or one query parameter.
@@ -65,6 +92,17 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("not enough stock for {} line(s) of the basket", .0.len())]
+    OutOfStock(Vec<Shortage>),
+    #[error("{detail}")]
+    InvalidTransition {
+        detail: String,
+        allowed: Vec<AllowedTransition>,
+    },
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
+    #[error("a request with this Idempotency-Key is still being processed; retry in a moment")]
+    IdempotencyInProgress,
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -122,6 +160,19 @@ impl ApiError {
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Action not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict with the current state"),
+            Self::OutOfStock(_) => ("out-of-stock", "Not enough stock"),
+            Self::InvalidTransition { .. } => (
+                "invalid-transition",
+                "Transition not allowed from this status",
+            ),
+            Self::IdempotencyKeyReused(_) => (
+                "idempotency-key-reused",
+                "Idempotency-Key already used for another request",
+            ),
+            Self::IdempotencyInProgress => (
+                "idempotency-in-progress",
+                "Same request already in progress",
+            ),
             Self::PreconditionFailed(_) => {
                 ("stale-version", "The resource changed since it was read")
             }
@@ -151,6 +202,14 @@ impl ApiError {
             status: self.status_code().as_u16(),
             detail: self.to_string(),
             errors,
+            available: match self {
+                Self::OutOfStock(short) => short.clone(),
+                _ => Vec::new(),
+            },
+            allowed: match self {
+                Self::InvalidTransition { allowed, .. } => Some(allowed.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -161,13 +220,16 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_)
+            | Self::OutOfStock(_)
+            | Self::InvalidTransition { .. }
+            | Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -186,6 +248,9 @@ impl ResponseError for ApiError {
         match self {
             Self::Unavailable(_) | Self::NotReady(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            Self::IdempotencyInProgress => {
+                response.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));

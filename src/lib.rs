@@ -15,6 +15,7 @@ pub mod http;
 pub mod ids;
 pub mod openapi;
 pub mod ops;
+pub mod orders;
 pub mod schema;
 pub mod server;
 pub mod telemetry;
@@ -49,7 +50,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(geo::routes)
             .configure(auth::routes)
             .configure(accounts::routes)
-            .configure(catalog::routes),
+            .configure(catalog::routes)
+            .configure(orders::routes),
     );
 }
 

@@ -83,6 +83,87 @@ diesel::table! {
     }
 }
 
+// `tx` (xid8, defaulted) is left out: diesel has no type for it and only
+// raw SQL in orders::feed reads it.
+diesel::table! {
+    domain_events (seq) {
+        seq -> Int8,
+        organisation_id -> Uuid,
+        event_type -> Text,
+        subject_id -> Uuid,
+        payload -> Jsonb,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (buyer_id, key) {
+        buyer_id -> Uuid,
+        key -> Text,
+        request_hash -> Bytea,
+        response -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_events (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        actor_user_id -> Uuid,
+        actor_organisation_id -> Uuid,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_lines (order_id, line_no) {
+        order_id -> Uuid,
+        line_no -> Int2,
+        offer_id -> Uuid,
+        product_name -> Text,
+        family -> Text,
+        labels -> Array<Text>,
+        origin -> Text,
+        producer_id -> Nullable<Uuid>,
+        producer_name -> Text,
+        producer_commune_insee -> Text,
+        producer_commune -> Text,
+        unit -> Text,
+        package_net_quantity -> Nullable<Numeric>,
+        package_net_unit -> Nullable<Text>,
+        unit_price_cents -> Int8,
+        vat_rate -> Numeric,
+        quantity_ordered -> Numeric,
+        quantity_delivered -> Nullable<Numeric>,
+        stock_held -> Numeric,
+        total_ht_cents -> Int8,
+        dispute_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        checkout_id -> Uuid,
+        buyer_id -> Uuid,
+        supplier_id -> Uuid,
+        delivery_site_id -> Uuid,
+        delivery_date -> Date,
+        note -> Text,
+        status -> Text,
+        total_ht_cents -> Int8,
+        total_vat_cents -> Int8,
+        total_ttc_cents -> Int8,
+        placed_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::table! {
     offers (id) {
         id -> Uuid,
@@ -200,6 +281,9 @@ diesel::joinable!(invitations -> organisations (organisation_id));
 diesel::joinable!(invitations -> users (invited_by));
 diesel::joinable!(memberships -> organisations (organisation_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(order_events -> orders (order_id));
+diesel::joinable!(order_lines -> offers (offer_id));
+diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(offers -> communes (producer_commune_insee));
 diesel::joinable!(offers -> organisations (supplier_id));
 diesel::joinable!(organisations -> communes (commune_insee));
@@ -212,11 +296,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     communes,
     delivery_areas,
     departements,
+    domain_events,
     epcis,
     farm_certifications,
+    idempotency_keys,
     invitations,
     memberships,
     offers,
+    order_events,
+    order_lines,
+    orders,
     organisations,
     reference_datasets,
     refresh_tokens,

@@ -6,7 +6,6 @@ use uuid::Uuid;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::OrgAccess;
 use crate::codes::from_db;
-use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 
 pub mod dto;
@@ -30,7 +29,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The organisation's facts for the policy, with the caller's role; 404 when
 /// it does not exist.
-pub async fn access(conn: &mut DbConn, id: Uuid, user: Option<&AuthUser>) -> ApiResult<OrgAccess> {
+pub async fn access(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+    user: Option<&AuthUser>,
+) -> ApiResult<OrgAccess> {
     let (kind, status, role) = queries::access(conn, id, user.map(|u| u.id))
         .await?
         .ok_or_else(|| ApiError::not_found("no organisation with this id"))?;

@@ -27,6 +27,11 @@ pub enum OrgAction {
     /// List offers, change them, move their stock: verified farms and
     /// distributors, any member.
     ManageOffers,
+    /// Place orders: verified canteens, any member.
+    Buy,
+    /// Move an order along its lifecycle, as its buyer or supplier: any
+    /// member of a live organisation.
+    HandleOrders,
 }
 
 /// What the policy needs to know of an organisation and of the caller's tie to it.
@@ -72,8 +77,31 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
             ));
         }
     }
+    if matches!(action, OrgAction::Buy | OrgAction::HandleOrders) && org.role.is_none() {
+        // Only administrators get here: they support, they do not trade.
+        return Err(ApiError::Forbidden(
+            "only the organisation's members buy and handle its orders".into(),
+        ));
+    }
+    if action == OrgAction::Buy {
+        if org.kind != OrganisationKind::Canteen {
+            return Err(ApiError::Forbidden(format!(
+                "only canteens place orders; this organisation is a {}",
+                org.kind
+            )));
+        }
+        if org.status != OrganisationStatus::Verified {
+            return Err(ApiError::Forbidden(
+                "only verified canteens may order; ask the platform administrators".into(),
+            ));
+        }
+    }
     match action {
-        OrgAction::ReadPrivate | OrgAction::Leave | OrgAction::ManageOffers => Ok(()),
+        OrgAction::ReadPrivate
+        | OrgAction::Leave
+        | OrgAction::ManageOffers
+        | OrgAction::Buy
+        | OrgAction::HandleOrders => Ok(()),
         // Certifications are public claims (BIO): owners answer for them.
         OrgAction::Update | OrgAction::ManageMembers | OrgAction::ManageCertifications
             if !is_owner =>

@@ -1,0 +1,312 @@
+//! Requests and responses of orders. Quantities are exact decimals written as
+//! JSON strings ("2.375"), money integer cents.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::money::Totals;
+use crate::catalog::dto::Package;
+use crate::codes::{Label, OrderStatus, OrganisationKind, Origin, ProductFamily, Unit};
+
+/// A canteen's basket: one delivery date and site, lines from any suppliers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "buyer_id": "0193a6f2-7c1e-7d3a-9c51-2f6e8b1d4a10",
+    "delivery_date": "2026-12-08",
+    "note": "Livraison par la cour arrière",
+    "lines": [
+        {"offer_id": "0193a6f2-8a10-7b22-8f3e-5c9d0e1f2a31", "quantity": "25"},
+        {"offer_id": "0193a6f2-8b44-7c01-a2d4-6e7f8a9b0c12", "quantity": "2.375"}
+    ]
+}))]
+pub struct CheckoutRequest {
+    /// The canteen that buys; the caller must be one of its members.
+    pub buyer_id: Uuid,
+    /// Where to deliver: the buyer (default) or one of its satellite
+    /// canteens (a verified canteen naming the buyer as central kitchen).
+    pub delivery_site_id: Option<Uuid>,
+    pub delivery_date: NaiveDate,
+    /// For the suppliers (at most 2,000 characters).
+    #[serde(default)]
+    pub note: String,
+    /// 1 to 100 lines, each offer at most once.
+    pub lines: Vec<BasketLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasketLine {
+    pub offer_id: Uuid,
+    /// In the offer's unit: at least its minimum, a multiple of its step.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "25")]
+    pub quantity: Decimal,
+}
+
+/// What a checkout made: one order per supplier.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Checkout {
+    pub checkout_id: Uuid,
+    pub orders: Vec<Order>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganisationRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SupplierRef {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: OrganisationKind,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliverySite {
+    pub id: Uuid,
+    pub name: String,
+    pub address: String,
+    pub commune_insee: String,
+}
+
+/// The farm that produced a line's product, as it was when bought.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineProducer {
+    /// The farm on the platform, if it is one.
+    pub organisation_id: Option<Uuid>,
+    pub name: String,
+    pub commune_insee: String,
+    pub commune: String,
+}
+
+/// One line of an order: a snapshot of the offer when it was bought, with
+/// the quantities ordered and delivered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderLine {
+    /// Position in the order, from 0.
+    pub line_no: i16,
+    pub offer_id: Uuid,
+    pub product_name: String,
+    pub family: ProductFamily,
+    pub labels: Vec<Label>,
+    pub origin: Origin,
+    pub producer: LineProducer,
+    pub unit: Unit,
+    pub package: Option<Package>,
+    /// Price per unit excluding VAT, in cents.
+    pub unit_price_cents: i64,
+    #[schema(value_type = String, example = "5.5")]
+    pub vat_rate: Decimal,
+    #[schema(value_type = String, example = "25")]
+    pub quantity_ordered: Decimal,
+    /// Set on delivery.
+    #[schema(value_type = Option<String>, example = "24.6")]
+    pub quantity_delivered: Option<Decimal>,
+    /// Quantity × unit price, rounded to the cent (half away from zero): on
+    /// the delivered quantity once delivered.
+    pub total_ht_cents: i64,
+    pub dispute_reason: Option<String>,
+}
+
+/// A change of status.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderEvent {
+    pub at: DateTime<Utc>,
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub actor_user_id: Uuid,
+    pub actor_organisation_id: Uuid,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: Uuid,
+    /// Where to read it.
+    #[schema(example = "/api/v1/orders/0193a6f2-9d01-7e55-b0c1-1a2b3c4d5e6f")]
+    pub href: String,
+    pub checkout_id: Uuid,
+    pub status: OrderStatus,
+    pub buyer: OrganisationRef,
+    pub supplier: SupplierRef,
+    pub delivery_site: DeliverySite,
+    pub delivery_date: NaiveDate,
+    /// The last day (Paris time) the buyer may cancel.
+    pub buyer_cancel_until: NaiveDate,
+    pub note: String,
+    pub lines: Vec<OrderLine>,
+    pub totals: Totals,
+    /// Every change of status, oldest first (only on `GET /orders/{id}` and
+    /// transitions; empty in lists).
+    pub events: Vec<OrderEvent>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of orders, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Which side of its orders an organisation reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderRole {
+    Buyer,
+    Supplier,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    /// The organisation whose orders to list; may be left out by someone
+    /// who belongs to exactly one.
+    pub organisation_id: Option<Uuid>,
+    /// Only the orders it placed (`buyer`) or received (`supplier`).
+    #[param(inline)]
+    pub role: Option<OrderRole>,
+    pub status: Option<OrderStatus>,
+    /// Delivery on or after this date.
+    pub delivery_from: Option<NaiveDate>,
+    /// Delivery on or before this date.
+    pub delivery_to: Option<NaiveDate>,
+    /// The other party: a supplier for a buyer, a buyer for a supplier.
+    pub counterpart: Option<Uuid>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+    /// 1 to 100; 50 by default.
+    pub limit: Option<u32>,
+}
+
+/// The supplier's reason (required).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Gel sur les carottes : plus de stock avant janvier"}))]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// Why the order is cancelled: required from the supplier, optional for
+/// the buyer.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancellation {
+    pub reason: Option<String>,
+}
+
+/// What was delivered. Lines left out were delivered as ordered.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lines": [{"line_no": 0, "quantity_delivered": "24.6"}]}))]
+pub struct Delivery {
+    #[serde(default)]
+    pub lines: Vec<DeliveredLine>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveredLine {
+    pub line_no: i16,
+    /// May be below (short delivery) or above (real weight) the ordered
+    /// quantity; 0 if none came.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "24.6")]
+    pub quantity_delivered: Decimal,
+}
+
+/// The lines the buyer disputes, each with its reason.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lines": [{"line_no": 1, "reason": "Pommes abîmées, 3 kg inutilisables"}]}))]
+pub struct Dispute {
+    pub lines: Vec<DisputedLine>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisputedLine {
+    pub line_no: i16,
+    pub reason: String,
+}
+
+/// A supplier's picking list for one delivery date: what to prepare, per
+/// offer and per delivery site, from its accepted orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickingList {
+    pub supplier_id: Uuid,
+    pub delivery_date: NaiveDate,
+    pub products: Vec<PickingProduct>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickingProduct {
+    pub offer_id: Uuid,
+    pub product_name: String,
+    pub unit: Unit,
+    #[schema(value_type = String, example = "75")]
+    pub total_quantity: Decimal,
+    pub sites: Vec<PickingSite>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickingSite {
+    pub delivery_site: DeliverySite,
+    #[schema(value_type = String, example = "25")]
+    pub quantity: Decimal,
+    pub order_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PickingQuery {
+    pub date: NaiveDate,
+    /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
+    pub format: Option<String>,
+}
+
+/// One entry of the integration feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedEvent {
+    /// Position of this event: pass it as `after` to read what follows.
+    #[schema(example = "7521-42")]
+    pub cursor: String,
+    #[serde(rename = "type")]
+    #[schema(example = "order.accepted")]
+    pub event_type: String,
+    /// The order it is about.
+    pub subject_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The order's state after the change: status, parties, date, totals,
+    /// actor and reason.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedPage {
+    pub items: Vec<FeedEvent>,
+    /// Where to read from next time (the last item's cursor, or `after`
+    /// unchanged when nothing is new).
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// A `cursor` already read; from the beginning without it.
+    pub after: Option<String>,
+    /// 1 to 500; 100 by default.
+    pub limit: Option<u32>,
+}

@@ -1,0 +1,123 @@
+//! The integration feed: domain events per organisation, written in the
+//! transaction of the change they report (an outbox), read from a cursor.
+//!
+//! A cursor is `tx-seq`: the writing transaction's id and the row's number.
+//! Readers see only events of transactions older than every transaction
+//! still running, in (tx, seq) order; an event can therefore never be
+//! committed behind a cursor already handed out, and nothing is missed.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::dto::FeedEvent;
+use super::queries::OrderRow;
+use crate::error::ApiError;
+use crate::schema::domain_events;
+
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 500;
+
+/// Writes `event_type` about `order` to the feeds of its buyer and supplier.
+pub async fn publish(
+    conn: &mut AsyncPgConnection,
+    event_type: &str,
+    order: &OrderRow,
+    actor_organisation: Uuid,
+    reason: Option<&str>,
+) -> QueryResult<()> {
+    let data = json!({
+        "order_id": order.id,
+        "checkout_id": order.checkout_id,
+        "status": order.status,
+        "buyer_id": order.buyer_id,
+        "supplier_id": order.supplier_id,
+        "delivery_site_id": order.delivery_site_id,
+        "delivery_date": order.delivery_date,
+        "total_ht_cents": order.total_ht_cents,
+        "total_vat_cents": order.total_vat_cents,
+        "total_ttc_cents": order.total_ttc_cents,
+        "actor_organisation_id": actor_organisation,
+        "reason": reason,
+    });
+    let rows: Vec<_> = [order.buyer_id, order.supplier_id]
+        .into_iter()
+        .map(|organisation| {
+            (
+                domain_events::organisation_id.eq(organisation),
+                domain_events::event_type.eq(event_type),
+                domain_events::subject_id.eq(order.id),
+                domain_events::payload.eq(data.clone()),
+                domain_events::at.eq(order.updated_at),
+            )
+        })
+        .collect();
+    diesel::insert_into(domain_events::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Parses `tx-seq`.
+pub fn parse_cursor(cursor: &str) -> Result<(u64, i64), ApiError> {
+    let bad = || ApiError::invalid_parameter("after", "is not a cursor this feed returned");
+    let (tx, seq) = cursor.split_once('-').ok_or_else(bad)?;
+    Ok((
+        tx.parse().map_err(|_| bad())?,
+        seq.parse().map_err(|_| bad())?,
+    ))
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    tx: String,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = SqlUuid)]
+    subject_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Jsonb)]
+    payload: serde_json::Value,
+}
+
+/// Up to `limit` events of `organisation` after `after`.
+pub async fn read(
+    conn: &mut AsyncPgConnection,
+    organisation: Uuid,
+    after: Option<(u64, i64)>,
+    limit: u32,
+) -> QueryResult<Vec<FeedEvent>> {
+    let (tx, seq) = after.unwrap_or((0, 0));
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT tx::text AS tx, seq, event_type, subject_id, at, payload \
+           FROM domain_events \
+          WHERE organisation_id = $1 \
+            AND (tx, seq) > ($2::text::xid8, $3) \
+            AND tx < pg_snapshot_xmin(pg_current_snapshot()) \
+          ORDER BY tx, seq \
+          LIMIT $4",
+    )
+    .bind::<SqlUuid, _>(organisation)
+    .bind::<Text, _>(tx.to_string())
+    .bind::<BigInt, _>(seq)
+    .bind::<BigInt, _>(i64::from(limit))
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| FeedEvent {
+            cursor: format!("{}-{}", r.tx, r.seq),
+            event_type: r.event_type,
+            subject_id: r.subject_id,
+            at: r.at,
+            data: r.payload,
+        })
+        .collect())
+}

@@ -1,0 +1,27 @@
+//! Orders: checkout of a canteen's basket into one order per supplier, the
+//! order lifecycle, picking lists and the integration feed.
+
+mod checkout;
+pub mod dto;
+mod feed;
+mod handlers;
+pub mod lifecycle;
+pub mod money;
+mod picking;
+mod queries;
+mod transitions;
+mod view;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(handlers::place_order)
+        .service(handlers::list_orders)
+        .service(handlers::get_order)
+        .service(handlers::accept_order)
+        .service(handlers::reject_order)
+        .service(handlers::cancel_order)
+        .service(handlers::deliver_order)
+        .service(handlers::receive_order)
+        .service(handlers::dispute_order)
+        .service(handlers::picking_list)
+        .service(handlers::read_feed);
+}

@@ -1,0 +1,292 @@
+//! Moving an order along its lifecycle, in one transaction with the order
+//! row locked: the status, its event, the feed entries and the stock held by
+//! the lines change together or not at all, and a second identical request
+//! finds the new status and gets 409: stock is released exactly once.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::dto::{DeliveredLine, DisputedLine};
+use super::feed;
+use super::lifecycle::{self, Action, Party, event_type};
+use super::money::{line_cents, totals};
+use super::queries::{self, EventRow, LineRow, OrderRow};
+use crate::accounts::access;
+use crate::auth::extract::AuthUser;
+use crate::auth::policy::{self, OrgAction};
+use crate::codes::{OrderStatus, from_db};
+use crate::db::DbConn;
+use crate::error::{ApiError, ApiResult, FieldError};
+
+const MAX_REASON_CHARS: usize = 2000;
+/// A delivered quantity may exceed the ordered one (real weight), within reason.
+const MAX_DELIVERED: i64 = 1_000_000;
+
+/// What a transition carries besides its name.
+pub enum Input {
+    Nothing,
+    Reason(Option<String>),
+    Delivery(Vec<DeliveredLine>),
+    Dispute(Vec<DisputedLine>),
+}
+
+/// The side `user` acts for on `order`; 404 to strangers.
+pub async fn party_of(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    order: &OrderRow,
+) -> ApiResult<Party> {
+    for (party, organisation) in [
+        (Party::Buyer, order.buyer_id),
+        (Party::Supplier, order.supplier_id),
+    ] {
+        let org = access(conn, organisation, Some(user)).await?;
+        if org.role.is_some() {
+            policy::authorize(user, &org, OrgAction::HandleOrders)?;
+            return Ok(party);
+        }
+    }
+    Err(if user.is_admin {
+        ApiError::Forbidden(
+            "administrators read orders; only the buyer and the supplier act on them".into(),
+        )
+    } else {
+        ApiError::not_found("no order with this id")
+    })
+}
+
+fn reason(text: Option<String>, required: bool) -> ApiResult<Option<String>> {
+    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    match text {
+        None if required => Err(ApiError::validation("reason", "is required: say why")),
+        Some(t) if t.chars().count() > MAX_REASON_CHARS => Err(ApiError::validation(
+            "reason",
+            format!("at most {MAX_REASON_CHARS} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Gives back the stock the lines hold (`consumed` of each was used up), in
+/// offer id order like every other stock movement.
+async fn settle(
+    conn: &mut AsyncPgConnection,
+    lines: &mut [LineRow],
+    consumed: impl Fn(&LineRow) -> Decimal,
+) -> ApiResult<()> {
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by_key(|&i| lines[i].offer_id);
+    for i in order {
+        let line = &mut lines[i];
+        if line.stock_held > Decimal::ZERO {
+            queries::settle_stock(conn, line.offer_id, line.stock_held, consumed(line)).await?;
+            line.stock_held = Decimal::ZERO;
+        }
+    }
+    Ok(())
+}
+
+fn apply_delivery(lines: &mut [LineRow], delivered: &[DeliveredLine]) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, d) in delivered.iter().enumerate() {
+        let q = d.quantity_delivered;
+        if !lines.iter().any(|l| l.line_no == d.line_no) {
+            errors.push(FieldError::new(
+                format!("lines[{i}].line_no"),
+                "no such line in this order",
+            ));
+        } else if !seen.insert(d.line_no) {
+            errors.push(FieldError::new(
+                format!("lines[{i}].line_no"),
+                "appears twice",
+            ));
+        }
+        if q < Decimal::ZERO || q > Decimal::from(MAX_DELIVERED) || q.normalize().scale() > 3 {
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity_delivered"),
+                format!("must be between 0 and {MAX_DELIVERED}, with at most 3 decimals"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    for line in lines.iter_mut() {
+        let q = delivered
+            .iter()
+            .find(|d| d.line_no == line.line_no)
+            .map_or(line.quantity_ordered, |d| d.quantity_delivered);
+        line.quantity_delivered = Some(q);
+        line.total_ht_cents = line_cents(q, line.unit_price_cents)
+            .ok_or_else(|| ApiError::validation("lines", "the delivered amount is too large"))?;
+    }
+    Ok(())
+}
+
+fn apply_dispute(lines: &mut [LineRow], disputed: Vec<DisputedLine>) -> ApiResult<String> {
+    let mut errors = Vec::new();
+    if disputed.is_empty() {
+        errors.push(FieldError::new("lines", "name at least one line and why"));
+    }
+    let mut seen = HashSet::new();
+    for (i, d) in disputed.iter().enumerate() {
+        if !lines.iter().any(|l| l.line_no == d.line_no) {
+            errors.push(FieldError::new(
+                format!("lines[{i}].line_no"),
+                "no such line in this order",
+            ));
+        } else if !seen.insert(d.line_no) {
+            errors.push(FieldError::new(
+                format!("lines[{i}].line_no"),
+                "appears twice",
+            ));
+        }
+        let n = d.reason.trim().chars().count();
+        if n == 0 || n > MAX_REASON_CHARS {
+            errors.push(FieldError::new(
+                format!("lines[{i}].reason"),
+                format!("say why, in 1 to {MAX_REASON_CHARS} characters"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut summary = Vec::new();
+    for d in disputed {
+        let reason = d.reason.trim().to_owned();
+        summary.push(format!("line {}: {reason}", d.line_no));
+        if let Some(line) = lines.iter_mut().find(|l| l.line_no == d.line_no) {
+            line.dispute_reason = Some(reason);
+        }
+    }
+    Ok(summary.join("; "))
+}
+
+/// Makes `action` on order `id` as `user`.
+pub async fn apply(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    id: Uuid,
+    action: Action,
+    input: Input,
+) -> ApiResult<()> {
+    let conn: &mut AsyncPgConnection = &mut *conn;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        apply_in_transaction(conn, user, id, action, input).await
+    })
+    .await
+}
+
+async fn apply_in_transaction(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    id: Uuid,
+    action: Action,
+    input: Input,
+) -> ApiResult<()> {
+    let mut order = queries::lock_order(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no order with this id"))?;
+    let party = party_of(conn, user, &order).await?;
+    if !action.parties().contains(&party) {
+        return Err(ApiError::Forbidden(format!(
+            "only the {} may {} an order",
+            if party == Party::Buyer {
+                "supplier"
+            } else {
+                "buyer"
+            },
+            action.name()
+        )));
+    }
+    let status: OrderStatus = from_db(&order.status)?;
+    let today = queries::today_in_paris(conn).await?;
+    if !lifecycle::permits(action, party, status, order.delivery_date, today) {
+        let mut detail = format!("cannot {} an order that is {status}", action.name());
+        if action == Action::Cancel
+            && party == Party::Buyer
+            && matches!(status, OrderStatus::Submitted | OrderStatus::Accepted)
+        {
+            detail = format!(
+                "the buyer could cancel until {}; ask the supplier",
+                lifecycle::buyer_cancel_until(order.delivery_date)
+            );
+        }
+        return Err(ApiError::InvalidTransition {
+            detail,
+            allowed: lifecycle::allowed(party, status, order.delivery_date, today),
+        });
+    }
+    let mut lines = queries::lines_of(conn, &[id]).await?;
+    let before = lines.clone();
+    let mut why = None;
+    match (action, input) {
+        (Action::Reject | Action::Cancel, Input::Reason(text)) => {
+            why = reason(text, action.needs_reason(party))?;
+            settle(conn, &mut lines, |_| Decimal::ZERO).await?;
+        }
+        (Action::Deliver, Input::Delivery(delivered)) => {
+            apply_delivery(&mut lines, &delivered)?;
+            settle(conn, &mut lines, |l| {
+                l.quantity_delivered.unwrap_or_default()
+            })
+            .await?;
+        }
+        (Action::Dispute, Input::Dispute(disputed)) => {
+            why = Some(apply_dispute(&mut lines, disputed)?);
+        }
+        (Action::Accept | Action::Receive, Input::Nothing) => {}
+        _ => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "{} called with the wrong input",
+                action.name()
+            )));
+        }
+    }
+    for (line, old) in lines.iter().zip(&before) {
+        if line.quantity_delivered != old.quantity_delivered
+            || line.stock_held != old.stock_held
+            || line.dispute_reason != old.dispute_reason
+        {
+            queries::update_line(conn, line).await?;
+        }
+    }
+    let t = totals(lines.iter().map(|l| (l.vat_rate, l.total_ht_cents)));
+    let now = Utc::now();
+    let target = action.target();
+    order.status = target.as_str().to_owned();
+    order.total_ht_cents = t.ht_cents;
+    order.total_vat_cents = t.vat_cents;
+    order.total_ttc_cents = t.ttc_cents;
+    order.updated_at = now;
+    let actor_organisation = match party {
+        Party::Buyer => order.buyer_id,
+        Party::Supplier => order.supplier_id,
+    };
+    let event = EventRow {
+        id: Uuid::now_v7(),
+        order_id: id,
+        actor_user_id: user.id,
+        actor_organisation_id: actor_organisation,
+        from_status: Some(status.as_str().to_owned()),
+        to_status: order.status.clone(),
+        reason: why.clone(),
+        at: now,
+    };
+    queries::record_transition(conn, &order, &event).await?;
+    feed::publish(
+        conn,
+        event_type(target),
+        &order,
+        actor_organisation,
+        why.as_deref(),
+    )
+    .await?;
+    Ok(())
+}
