@@ -265,11 +265,12 @@ macro_rules! transition_handler {
         #[utoipa::path(
             tag = "orders",
             operation_id = $op,
+            summary = $what,
             security(("bearer" = [])),
             params(("id" = Uuid, Path, description = "Order id")),
             $($body)*
             responses(
-                (status = 200, description = $what, body = Order),
+                (status = 200, description = "The order as it is now, with its events", body = Order),
                 (status = 400, description = "Malformed JSON or id", body = Problem, content_type = PROBLEM),
                 (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
                 (status = 403, description = "The other party's transition, or a suspended organisation", body = Problem, content_type = PROBLEM),
@@ -287,7 +288,7 @@ macro_rules! transition_handler {
 
 transition_handler!(
     "accept_order",
-    "Accepted (supplier, from submitted)",
+    "Accept a submitted order (supplier)",
     [],
     #[post("/orders/{id}/accept")]
     pub async fn accept_order(
@@ -308,7 +309,7 @@ transition_handler!(
 
 transition_handler!(
     "reject_order",
-    "Rejected (supplier, from submitted, with a reason); the stock is released",
+    "Reject a submitted order with a reason (supplier); its stock is released",
     [request_body = Reason,],
     #[post("/orders/{id}/reject")]
     pub async fn reject_order(
@@ -324,7 +325,7 @@ transition_handler!(
 
 transition_handler!(
     "cancel_order",
-    "Cancelled (from submitted or accepted: the buyer until `buyer_cancel_until`, the supplier with a reason); the stock is released",
+    "Cancel a submitted or accepted order (the buyer until `buyer_cancel_until`, the supplier with a reason); its stock is released",
     [request_body = Cancellation,],
     #[post("/orders/{id}/cancel")]
     pub async fn cancel_order(
@@ -340,7 +341,7 @@ transition_handler!(
 
 transition_handler!(
     "deliver_order",
-    "Delivered (supplier, from accepted): totals recomputed on the delivered quantities; what was not delivered returns to stock, extra weight leaves it",
+    "Record the delivery of an accepted order (supplier): totals are recomputed on the delivered quantities; what was not delivered returns to stock, extra weight leaves it",
     [request_body = Delivery,],
     #[post("/orders/{id}/deliver")]
     pub async fn deliver_order(
@@ -356,7 +357,7 @@ transition_handler!(
 
 transition_handler!(
     "receive_order",
-    "Received (buyer, from delivered)",
+    "Confirm receipt of a delivered order (buyer)",
     [],
     #[post("/orders/{id}/receive")]
     pub async fn receive_order(
@@ -377,7 +378,7 @@ transition_handler!(
 
 transition_handler!(
     "dispute_order",
-    "Disputed (buyer, from delivered, per line with a reason)",
+    "Dispute lines of a delivered order, each with a reason (buyer)",
     [request_body = Dispute,],
     #[post("/orders/{id}/dispute")]
     pub async fn dispute_order(

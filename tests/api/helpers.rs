@@ -241,7 +241,8 @@ impl TestApp {
 
     /// The app on `database_url`, which may point anywhere (even nowhere).
     pub async fn spawn_on(database: TestDatabase, database_url: &str) -> Self {
-        let pool = db::build_pool(database_url, 4, Duration::from_secs(2)).expect("pool");
+        // The service's default pool size: concurrency tests see what users would.
+        let pool = db::build_pool(database_url, 16, Duration::from_secs(5)).expect("pool");
         let state = AppState {
             pool,
             body_limit: TEST_BODY_LIMIT,
@@ -345,6 +346,15 @@ pub const SIRETS: [&str; 4] = [
     "20005785900023",
     "35600000000001",
 ];
+
+/// The `n`-th valid SIRET of a made-up series, for tests that need more
+/// organisations than `SIRETS` holds.
+pub fn siret(n: u64) -> String {
+    (0..1000)
+        .map(|k| format!("{:09}{:05}", 400_000_000 + n * 10 + k / 100, k % 100))
+        .find(|s| sesame::ids::siret_problem(s).is_none())
+        .expect("a valid SIRET among a thousand candidates")
+}
 
 /// Someone logged in: their id and tokens.
 pub struct Session {

@@ -10,3 +10,4 @@ mod helpers;
 mod migrations;
 mod openapi;
 mod operations;
+mod orders;
