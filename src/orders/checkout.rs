@@ -38,7 +38,8 @@ const MAX_DAYS_AHEAD: i64 = 366;
 /// What a checkout returns: the new orders, or the response stored under
 /// the Idempotency-Key by the first identical request.
 pub enum Outcome {
-    Created(Checkout),
+    /// The checkout as JSON, exactly as stored under the key.
+    Created(serde_json::Value),
     Replayed(serde_json::Value),
 }
 
@@ -389,16 +390,14 @@ async fn place_in_transaction(
     let lines: Vec<LineRow> = checkout.iter().flat_map(|(_, l, _)| l.clone()).collect();
     let events: Vec<EventRow> = checkout.iter().map(|(_, _, e)| e.clone()).collect();
     queries::insert_orders(conn, &rows, &lines, &events).await?;
-    for order in &rows {
-        feed::publish(
-            conn,
-            event_type(OrderStatus::Submitted),
-            order,
-            buyer.id,
-            None,
-        )
-        .await?;
-    }
+    feed::publish(
+        conn,
+        event_type(OrderStatus::Submitted),
+        &rows,
+        buyer.id,
+        None,
+    )
+    .await?;
     let checkout_id = checkout[0].0.checkout_id;
     let orders = checkout
         .into_iter()
@@ -410,7 +409,7 @@ async fn place_in_transaction(
     };
     let response = serde_json::to_value(&result).map_err(|e| ApiError::Internal(e.into()))?;
     queries::store_key(conn, request.buyer_id, key, hash, &response).await?;
-    Ok(Outcome::Created(result))
+    Ok(Outcome::Created(response))
 }
 
 /// The orders of a checked basket: one per supplier, in the basket's order

@@ -20,40 +20,41 @@ use crate::schema::domain_events;
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 500;
 
-/// Writes `event_type` about `order` to the feeds of its buyer and supplier.
+/// Writes `event_type` about each of `orders` to the feeds of its buyer and
+/// supplier, in one statement.
 pub async fn publish(
     conn: &mut AsyncPgConnection,
     event_type: &str,
-    order: &OrderRow,
+    orders: &[OrderRow],
     actor_organisation: Uuid,
     reason: Option<&str>,
 ) -> QueryResult<()> {
-    let data = json!({
-        "order_id": order.id,
-        "checkout_id": order.checkout_id,
-        "status": order.status,
-        "buyer_id": order.buyer_id,
-        "supplier_id": order.supplier_id,
-        "delivery_site_id": order.delivery_site_id,
-        "delivery_date": order.delivery_date,
-        "total_ht_cents": order.total_ht_cents,
-        "total_vat_cents": order.total_vat_cents,
-        "total_ttc_cents": order.total_ttc_cents,
-        "actor_organisation_id": actor_organisation,
-        "reason": reason,
-    });
-    let rows: Vec<_> = [order.buyer_id, order.supplier_id]
-        .into_iter()
-        .map(|organisation| {
-            (
+    let mut rows = Vec::with_capacity(orders.len() * 2);
+    for order in orders {
+        let data = json!({
+            "order_id": order.id,
+            "checkout_id": order.checkout_id,
+            "status": order.status,
+            "buyer_id": order.buyer_id,
+            "supplier_id": order.supplier_id,
+            "delivery_site_id": order.delivery_site_id,
+            "delivery_date": order.delivery_date,
+            "total_ht_cents": order.total_ht_cents,
+            "total_vat_cents": order.total_vat_cents,
+            "total_ttc_cents": order.total_ttc_cents,
+            "actor_organisation_id": actor_organisation,
+            "reason": reason,
+        });
+        for organisation in [order.buyer_id, order.supplier_id] {
+            rows.push((
                 domain_events::organisation_id.eq(organisation),
                 domain_events::event_type.eq(event_type),
                 domain_events::subject_id.eq(order.id),
                 domain_events::payload.eq(data.clone()),
                 domain_events::at.eq(order.updated_at),
-            )
-        })
-        .collect();
+            ));
+        }
+    }
     diesel::insert_into(domain_events::table)
         .values(rows)
         .execute(conn)

@@ -116,10 +116,7 @@ pub async fn place_order(
     let key = idempotency_key(&req)?;
     let mut conn = state.pool.get().await?;
     Ok(match checkout::place(&mut conn, &user, &key, body).await? {
-        Outcome::Created(result) => created(
-            serde_json::to_value(&result).map_err(|e| ApiError::Internal(e.into()))?,
-            false,
-        ),
+        Outcome::Created(checkout) => created(checkout, false),
         Outcome::Replayed(stored) => created(stored, true),
     })
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Date, Numeric, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Date, Numeric, Text, Timestamp, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -127,31 +127,29 @@ pub async fn today_in_paris(conn: &mut AsyncPgConnection) -> QueryResult<NaiveDa
     Ok(row.today)
 }
 
-#[derive(QueryableByName)]
-struct KeyLock {
-    #[diesel(sql_type = Bool)]
-    locked: bool,
-    #[diesel(sql_type = Date)]
-    today: NaiveDate,
+#[diesel::declare_sql_function]
+extern "SQL" {
+    fn pg_try_advisory_xact_lock(key: BigInt) -> Bool;
+    fn hashtextextended(value: Text, seed: BigInt) -> BigInt;
+    fn timezone(zone: Text, at: Timestamptz) -> Timestamp;
+    fn date(at: Timestamp) -> Date;
 }
 
 /// Holds the buyer's Idempotency-Key until the transaction ends: false if
 /// another transaction holds it (the same checkout, sent twice at once).
+/// A 64-bit hash names the lock: a collision only makes a retry necessary.
 /// Also returns today's date in Paris, saving a round trip.
 pub async fn lock_key(
     conn: &mut AsyncPgConnection,
     buyer: Uuid,
     key: &str,
 ) -> QueryResult<(bool, NaiveDate)> {
-    let row: KeyLock = diesel::sql_query(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text || ' ' || $2, 0)) AS locked, \
-                (now() AT TIME ZONE 'Europe/Paris')::date AS today",
-    )
-    .bind::<SqlUuid, _>(buyer)
-    .bind::<Text, _>(key)
+    diesel::select((
+        pg_try_advisory_xact_lock(hashtextextended(format!("{buyer} {key}"), 0i64)),
+        date(timezone("Europe/Paris", diesel::dsl::now)),
+    ))
     .get_result(conn)
-    .await?;
-    Ok((row.locked, row.today))
+    .await
 }
 
 /// The stored request hash and response of a key already used.
@@ -169,7 +167,7 @@ pub async fn find_key(
 }
 
 /// Keys are kept this long (the promise is at least 24 hours).
-const KEY_RETENTION: &str = "7 days";
+const KEY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 pub async fn store_key(
     conn: &mut AsyncPgConnection,
@@ -188,10 +186,11 @@ pub async fn store_key(
         .execute(conn)
         .await?;
     // The buyer's expired keys go as it makes new ones: no sweeper to run.
-    diesel::sql_query(format!(
-        "DELETE FROM idempotency_keys WHERE buyer_id = $1 AND created_at < now() - interval '{KEY_RETENTION}'"
-    ))
-    .bind::<SqlUuid, _>(buyer)
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::buyer_id.eq(buyer))
+            .filter(idempotency_keys::created_at.lt(Utc::now() - KEY_RETENTION)),
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -206,12 +205,17 @@ pub async fn reserve(
     offer: Uuid,
     quantity: Decimal,
 ) -> QueryResult<bool> {
-    let updated = diesel::sql_query(
-        "UPDATE offers SET stock_available = stock_available - $2, stock_reserved = stock_reserved + $2 \
-         WHERE id = $1 AND status = 'active' AND stock_available >= $2",
+    use crate::schema::offers;
+    let updated = diesel::update(
+        offers::table
+            .find(offer)
+            .filter(offers::status.eq("active"))
+            .filter(offers::stock_available.ge(quantity)),
     )
-    .bind::<SqlUuid, _>(offer)
-    .bind::<Numeric, _>(quantity)
+    .set((
+        offers::stock_available.eq(offers::stock_available - quantity),
+        offers::stock_reserved.eq(offers::stock_reserved + quantity),
+    ))
     .execute(conn)
     .await?;
     Ok(updated == 1)

@@ -283,7 +283,7 @@ async fn apply_in_transaction(
     feed::publish(
         conn,
         event_type(target),
-        &order,
+        std::slice::from_ref(&order),
         actor_organisation,
         why.as_deref(),
     )
