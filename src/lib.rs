@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod codes;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod geo;
 pub mod http;

@@ -26,6 +26,17 @@ enum Command {
     Demo(Settings),
     /// Apply pending migrations and load the reference data, then exit.
     Migrate(Settings),
+    /// Write N delivered order lines over the past year on the demonstration's
+    /// territory, for benchmarks (deterministic for a seed and a day).
+    Seed {
+        /// How many order lines.
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        #[arg(long, default_value_t = sesame::demo::DEMO_SEED)]
+        seed: u64,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Print the OpenAPI document (the committed openapi/openapi.json).
     Openapi,
     /// Administration tasks.
@@ -57,9 +68,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Openapi => print_openapi(),
-        Command::Serve(settings) => run(settings, Some(SecretSource::Environment)),
-        Command::Demo(settings) => run(settings, Some(SecretSource::EnvironmentOrDataDir)),
-        Command::Migrate(settings) => run(settings, None),
+        Command::Serve(settings) => run(settings, Mode::Serve),
+        Command::Demo(settings) => run(settings, Mode::Demo),
+        Command::Migrate(settings) => run(settings, Mode::Migrate),
+        Command::Seed {
+            lines,
+            seed,
+            settings,
+        } => run(settings, Mode::Seed { lines, seed }),
         Command::Admin(AdminCommand::CreateUser {
             email,
             display_name,
@@ -82,20 +98,45 @@ fn print_openapi() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Serve,
+    Demo,
+    Migrate,
+    Seed { lines: u64, seed: u64 },
+}
+
 /// Opens the database (starting the private cluster if needed), prepares it,
-/// serves when a secret source is given, and always stops what it started.
-fn run(settings: Settings, serve: Option<SecretSource>) -> anyhow::Result<()> {
+/// does what `mode` asks, and always stops what it started.
+fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
     telemetry::init_logging(&settings.log, settings.log_format);
     if settings.log_format == LogFormat::Pretty {
         tracing::info!("Sésame {}", env!("CARGO_PKG_VERSION"));
     }
     // Checked before anything starts: a bad secret should not cost a cluster start.
-    let secret = serve
-        .map(|source| server::jwt_secret(&settings, source))
-        .transpose()?;
+    let secret = match mode {
+        Mode::Serve => Some(server::jwt_secret(&settings, SecretSource::Environment)?),
+        Mode::Demo => Some(server::jwt_secret(
+            &settings,
+            SecretSource::EnvironmentOrDataDir,
+        )?),
+        Mode::Migrate | Mode::Seed { .. } => None,
+    };
     let database = Database::open(&settings)?;
     let outcome = actix_web::rt::System::new().block_on(async {
         server::prepare(&database.url).await?;
+        if mode == Mode::Demo {
+            let accounts = sesame::demo::ensure(&database.url).await?;
+            print_welcome(&settings, &accounts);
+        }
+        if let Mode::Seed { lines, seed } = mode {
+            let started = std::time::Instant::now();
+            let written = sesame::demo::seed_lines(&database.url, lines, seed).await?;
+            println!(
+                "wrote {written} delivered order lines (seed {seed}) in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         if let Some(secret) = &secret {
             server::serve(&settings, &database.url, secret).await?;
         }
@@ -103,6 +144,19 @@ fn run(settings: Settings, serve: Option<SecretSource>) -> anyhow::Result<()> {
     });
     let closed = database.close();
     outcome.and(closed)
+}
+
+/// Where to look and who to log in as.
+fn print_welcome(settings: &Settings, accounts: &[sesame::demo::Account]) {
+    let base = format!("http://{}", settings.bind);
+    println!("\nSésame demonstration: Cœur d'Essonne Agglomération\n");
+    println!("  API documentation  {base}/docs/");
+    println!("  OpenAPI document   {base}/api/openapi.json\n");
+    println!("  Log in with POST {base}/api/v1/auth/login as one of:");
+    for (role, email, organisation) in accounts {
+        println!("    {role:<12} {email:<62} {organisation}");
+    }
+    println!("  Password (every account): {}\n", sesame::demo::PASSWORD);
 }
 
 fn create_user(

@@ -8,7 +8,7 @@ mod handlers;
 pub mod lifecycle;
 pub mod money;
 mod picking;
-mod queries;
+pub(crate) mod queries;
 mod transitions;
 mod view;
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod catalog;
+mod demo;
 mod errors;
 mod geography;
 mod helpers;
