@@ -125,36 +125,49 @@ fn choose_lines(
     picked
 }
 
-/// Which sellers a canteen buys from this time: engaged canteens mostly
-/// from organic and local farms, the others mostly from wholesalers.
+/// Which sellers a canteen buys from this time. Most canteens buy mostly
+/// from wholesalers; engaged ones mostly from organic and local farms.
 fn choose_sellers<'a>(
     territory: &'a Territory,
     buyer: &Buyer,
     weekday: i16,
     rng: &mut Rng,
 ) -> Vec<&'a Seller> {
-    let mut chosen: Vec<&Seller> = Vec::new();
+    let (wholesalers, producers): (Vec<&Seller>, Vec<&Seller>) = territory
+        .sellers
+        .iter()
+        .filter(|s| s.weekdays.contains(&weekday) && !s.offers.is_empty())
+        .partition(|s| s.wholesale);
+    let wholesale_share = if buyer.engaged { 0.15 } else { 0.85 };
     let wanted = 1 + rng.below(3) as usize;
-    for _ in 0..wanted * 4 {
+    let mut chosen: Vec<&Seller> = Vec::new();
+    for _ in 0..wanted * 6 {
         if chosen.len() == wanted {
             break;
         }
-        let s = &territory.sellers[rng.below(territory.sellers.len() as u64) as usize];
-        if !s.weekdays.contains(&weekday)
-            || s.offers.is_empty()
-            || chosen.iter().any(|c| c.id == s.id)
-        {
-            continue;
-        }
-        let weight = match (buyer.engaged, s.organic, s.local) {
-            (true, true, _) => 1.0,
-            (true, false, true) => 0.7,
-            (true, false, false) => 0.15,
-            (false, _, true) => 0.3,
-            (false, true, false) => 0.25,
-            (false, false, false) => 1.0,
+        let pool = if rng.chance(wholesale_share) {
+            &wholesalers
+        } else {
+            &producers
         };
-        if rng.chance(weight) {
+        let Some(s) = pool.get(rng.below(pool.len() as u64) as usize) else {
+            continue;
+        };
+        let fish_only = s
+            .offers
+            .iter()
+            .all(|(o, _)| o.family == "PRODUITS_DE_LA_MER");
+        let weight = match (buyer.engaged, s.organic, s.local) {
+            // fish once in a while, vegetables and fruit every time
+            _ if s.wholesale && fish_only => 0.15,
+            _ if s.wholesale => 1.0,
+            (true, true, _) => 1.0,
+            (true, false, true) => 0.6,
+            (true, false, false) => 0.2,
+            (false, _, true) => 0.6,
+            (false, _, false) => 0.3,
+        };
+        if !chosen.iter().any(|c| c.id == s.id) && rng.chance(weight) {
             chosen.push(s);
         }
     }

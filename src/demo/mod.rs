@@ -215,22 +215,26 @@ pub async fn seed_lines(database_url: &str, lines: u64, seed: u64) -> anyhow::Re
             territory::build(&mut conn, &mut rng, today).await?.1
         }
     };
-    // About 35,000 lines a year at the territory's own pace: more means
-    // several rounds of orders per delivery day.
-    let rounds = (lines / 30_000 + 1) as u32;
+    // A pass over the year at the territory's own pace makes about 18,000
+    // delivered lines: more means several rounds of orders per delivery day.
     let mut rng = Rng::new(seed ^ 0x11e5);
     let span = (today - Days::new(364), today - Days::new(1));
-    let written = history::generate(
-        &mut conn,
-        &territory,
-        &mut rng,
-        span,
-        today,
-        history::Mode::DeliveredOnly,
-        rounds,
-        Some(lines),
-    )
-    .await?;
+    let mut written = 0;
+    while written < lines {
+        let rounds = ((lines - written) / 15_000 + 1) as u32;
+        let mode = history::Mode::DeliveredOnly;
+        written += history::generate(
+            &mut conn,
+            &territory,
+            &mut rng,
+            span,
+            today,
+            mode,
+            rounds,
+            Some(lines - written),
+        )
+        .await?;
+    }
     history::finish(&mut conn).await?;
     Ok(written)
 }

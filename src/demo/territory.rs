@@ -26,6 +26,8 @@ pub struct Seller {
     pub owner: Uuid,
     pub organic: bool,
     pub local: bool,
+    /// A wholesaler of produce from anywhere: what most canteens buy.
+    pub wholesale: bool,
     pub weekdays: Vec<i16>,
     pub offers: Vec<(OfferRow, u32)>,
 }
@@ -443,7 +445,7 @@ pub async fn build(
         let mut certified: Vec<&'static str> = Vec::new();
         if organic {
             certified.push("BIO");
-        } else if rng.chance(0.3) {
+        } else if rng.chance(0.2) {
             certified.push("HVE");
         }
         for extra in kind.extra_labels {
@@ -485,6 +487,7 @@ pub async fn build(
             offers.push((row, product.usual));
         }
         sellers.push(Seller {
+            wholesale: false,
             id,
             owner,
             organic,
@@ -583,6 +586,7 @@ fn distributors(b: &mut Builder, sellers: &mut Vec<Seller>, rng: &mut Rng, today
             }
         }
         sellers.push(Seller {
+            wholesale: false,
             id,
             owner,
             organic: *rule == 1,
@@ -641,6 +645,7 @@ fn distributors(b: &mut Builder, sellers: &mut Vec<Seller>, rng: &mut Rng, today
         offers.push((row, product.usual));
     }
     sellers.push(Seller {
+        wholesale: true,
         id,
         owner,
         organic: false,
@@ -681,6 +686,7 @@ fn distributors(b: &mut Builder, sellers: &mut Vec<Seller>, rng: &mut Rng, today
         offers.push((row, product.usual));
     }
     sellers.push(Seller {
+        wholesale: true,
         id,
         owner,
         organic: false,
