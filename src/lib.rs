@@ -10,6 +10,7 @@ pub mod codes;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod egalim;
 pub mod error;
 pub mod geo;
 pub mod http;
@@ -52,7 +53,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(auth::routes)
             .configure(accounts::routes)
             .configure(catalog::routes)
-            .configure(orders::routes),
+            .configure(orders::routes)
+            .configure(egalim::routes),
     );
 }
 

@@ -23,6 +23,7 @@ use crate::error::{FieldError, Problem};
         (name = "organisations", description = "Farms, distributors, canteens and authorities; members and invitations"),
         (name = "catalog", description = "Offers: listing, stock, CSV import, search"),
         (name = "orders", description = "Checkout, the order lifecycle, picking lists and the integration feed"),
+        (name = "egalim", description = "EGalim indicators, the ma-cantine export, territory statistics and progress"),
         (name = "admin", description = "Platform administration: verifying organisations"),
         (name = "geography", description = "Reference geography: communes, EPCIs (Etalab, Licence Ouverte 2.0)"),
         (name = "operations", description = "Liveness, readiness and metrics"),

@@ -4,4 +4,5 @@
 pub mod extract;
 pub mod fallback;
 pub mod middleware;
+pub mod negotiate;
 pub mod pagination;

@@ -5,6 +5,9 @@
 //! Readers see only events of transactions older than every transaction
 //! still running, in (tx, seq) order; an event can therefore never be
 //! committed behind a cursor already handed out, and nothing is missed.
+//! The price: an event is readable once every writing transaction older than
+//! it has ended, in the whole cluster (transaction ids are cluster-wide).
+//! The service's writing transactions last milliseconds.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Jsonb, Text, Timestamptz, Uuid as SqlUuid};

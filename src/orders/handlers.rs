@@ -17,6 +17,7 @@ use crate::auth::policy::{self, OrgAction};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, Query};
+use crate::http::negotiate::{csv_response, wants_csv};
 
 const PROBLEM: &str = "application/problem+json";
 const MAX_KEY_LEN: usize = 255;
@@ -418,16 +419,7 @@ pub async fn picking_list(
     Query(query): Query<PickingQuery>,
 ) -> ApiResult<HttpResponse> {
     let supplier = id.into_inner();
-    let csv = match query.format.as_deref() {
-        Some("csv") => true,
-        Some("json") => false,
-        Some(_) => return Err(ApiError::invalid_parameter("format", "must be json or csv")),
-        None => req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv")),
-    };
+    let csv = wants_csv(&req, query.format.as_deref())?;
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, supplier, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ReadPrivate)?;
@@ -442,11 +434,7 @@ pub async fn picking_list(
     let rows = queries::picking(&mut conn, supplier, query.date).await?;
     if csv {
         let body = picking::csv(query.date, &rows)?;
-        let filename = format!("attachment; filename=\"picking-{}.csv\"", query.date);
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((header::CONTENT_DISPOSITION, filename))
-            .body(body));
+        return Ok(csv_response(&format!("picking-{}.csv", query.date), body));
     }
     Ok(HttpResponse::Ok().json(picking::list(supplier, query.date, rows)?))
 }

@@ -197,6 +197,14 @@ impl TestDatabase {
         }
     }
 
+    /// A database the test did not create (its own cluster's): left alone on drop.
+    pub fn external(url: String) -> Self {
+        Self {
+            url,
+            name: String::new(),
+        }
+    }
+
     pub async fn connect(&self) -> AsyncPgConnection {
         db::connect(&self.url)
             .await
@@ -208,6 +216,9 @@ impl Drop for TestDatabase {
     /// Drops the database on a shared server; a private cluster is deleted
     /// whole at the end anyway, but dropping keeps it small during the run.
     fn drop(&mut self) {
+        if self.name.is_empty() {
+            return;
+        }
         let admin_url = test_server().admin_url.clone();
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let _ = std::thread::spawn(move || {

@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod catalog;
 mod demo;
+mod egalim;
 mod errors;
 mod geography;
 mod helpers;

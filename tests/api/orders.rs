@@ -10,11 +10,12 @@ use diesel_async::RunQueryDsl;
 use futures_util::future::join_all;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use sesame::db::local::{self, LocalPostgres};
 use sesame::schema::{offers, order_lines, orders};
 use uuid::Uuid;
 
 use crate::helpers::{
-    SIRETS, Session, TestApp, assert_problem, canteen, error_fields, farm, siret,
+    SIRETS, Session, TestApp, TestDatabase, assert_problem, canteen, error_fields, farm, siret,
 };
 
 /// Two verified farms with offers, a verified canteen, and their people.
@@ -73,7 +74,10 @@ async fn create_offer(app: &TestApp, session: &Session, org: &str, body: &Value)
 
 impl World {
     async fn new() -> Self {
-        let app = TestApp::spawn().await;
+        Self::on(TestApp::spawn().await).await
+    }
+
+    async fn on(app: TestApp) -> Self {
         let admin = app.admin().await;
         let marie = app.signed_up("marie@ferme-envol.fr").await;
         let farm_a = app.create_organisation(&marie, farm(SIRETS[0])).await;
@@ -1058,9 +1062,22 @@ async fn lists_filter_and_page_and_picking_lists_add_up() {
     assert_problem(canteen_picking, 403, "forbidden").await;
 }
 
+/// The feed shows an event once every transaction older than it has ended,
+/// in the whole cluster: on the shared test server other tests' transactions
+/// would delay it, so this test has a cluster of its own, where the events
+/// of a finished request are readable at once.
 #[tokio::test]
 async fn the_feed_resumes_from_a_cursor() {
-    let w = World::new().await;
+    let dir = std::env::temp_dir().join(format!("sesame-feed-{}", Uuid::new_v4().simple()));
+    let options = local::Options {
+        durable: false,
+        remove_on_stop: true,
+        max_connections: 40,
+    };
+    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
+    let url = cluster.url(local::DATABASE);
+    sesame::server::prepare(&url).await.expect("prepare");
+    let w = World::on(TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await).await;
     let orders = w.order(next(Weekday::Tue, 7), &[(&w.carrots, "5")]).await;
     let id = orders[0]["id"].as_str().unwrap();
     let read = |after: Option<String>| {
@@ -1109,4 +1126,9 @@ async fn the_feed_resumes_from_a_cursor() {
         )
         .await;
     assert_problem(bad, 400, "invalid-parameter").await;
+    drop(w);
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .expect("stop");
 }

@@ -1,0 +1,15 @@
+//! EGalim indicators of a canteen, its ma-cantine export, and the supply
+//! statistics and progress of an authority's territory.
+
+pub mod dto;
+mod handlers;
+pub mod indicators;
+pub mod queries;
+pub mod rules;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(handlers::canteen_indicators)
+        .service(handlers::ma_cantine_purchases)
+        .service(handlers::territory_statistics)
+        .service(handlers::territory_progress);
+}
