@@ -113,6 +113,9 @@ fn frictionless() -> PathBuf {
 
 #[tokio::test]
 async fn a_canteens_indicators_match_the_hand_computed_figures() {
+    // Installed before the app starts: a long pip run inside the test would
+    // outlast the server's keep-alive and break the client's pooled connection.
+    let validator = tokio::task::spawn_blocking(frictionless).await.unwrap();
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     // Farm A: organic, at Brétigny (91). Farm B: Label Rouge and HVE, at Marolles (91).
@@ -332,17 +335,22 @@ async fn a_canteens_indicators_match_the_hand_computed_figures() {
     assert!(rows.iter().any(|r| r.contains(",Lentilles,Légumerie,") && r.ends_with(",9.00,AUTRES,,FRANCE,,,,")), "{text}");
     // frictionless only reads files under its working directory.
     let dir = std::env::temp_dir().join(format!("ma-cantine-{}", Uuid::now_v7()));
+    let validated_dir = dir.clone();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("achats.csv"), &text).unwrap();
     let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/ma-cantine/achats_siret.schema.json");
     std::fs::copy(&schema, dir.join("schema.json")).unwrap();
-    let validated = Command::new(frictionless())
-        .current_dir(&dir)
-        .args(["validate", "--schema", "schema.json", "achats.csv"])
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    let validated = tokio::task::spawn_blocking(move || {
+        Command::new(validator)
+            .current_dir(&dir)
+            .args(["validate", "--schema", "schema.json", "achats.csv"])
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    std::fs::remove_dir_all(&validated_dir).ok();
     assert!(
         validated.status.success(),
         "{}\n{}",

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Measures, over 1,000,000 delivered order lines (`sesame seed`), an
+# authority's full-year statistics and one canteen's indicators against the
+# bare SQL aggregate over the same rows: the very statement the service
+# ran, captured from PostgreSQL's log and replayed by pgbench, in one run.
+# Rewrites its section of docs/benchmarks.md.
+#
+# Usage: bash bench/egalim.sh [seconds per measurement, default 15]
+# Needs: wrk, pgbench, psql, curl, python3. LINES=N changes the volume.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+BENCH=egalim
+DURATION=${1:-15}
+LINES=${LINES:-1000000}
+CONNECTIONS=2
+PORT=18083
+DATA_DIR=target/bench-egalim
+URL="http://127.0.0.1:$PORT"
+PASSWORD="Sésame démo en Cœur d'Essonne"
+need wrk wrk
+need pgbench postgresql-client
+need psql postgresql-client
+
+cargo build --release --quiet
+export SESAME_BIND=127.0.0.1:$PORT SESAME_DATA_DIR=$DATA_DIR SESAME_LOG=warn
+unset DATABASE_URL
+if [ ! -f "$DATA_DIR/seeded-$LINES" ]; then
+  rm -rf "$DATA_DIR"
+  echo "bench: seeding $LINES order lines"
+  t0=$(date +%s.%N)
+  ./target/release/sesame seed --lines "$LINES" --seed 7 >/dev/null
+  echo "$(date +%s.%N) - $t0" | bc >"$DATA_DIR/seeded-$LINES"
+fi
+seed_seconds=$(printf "%.0f" "$(cat "$DATA_DIR/seeded-$LINES")")
+start
+q() { psql -tA "$(db_url)" -c "$1"; }
+q "VACUUM ANALYZE" >/dev/null
+lines=$(q "SELECT count(*) FROM order_lines")
+authority=$(q "SELECT id FROM organisations WHERE kind = 'authority'")
+canteen=$(q "SELECT o.buyer_id FROM orders o GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+canteen_lines=$(q "SELECT count(*) FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.buyer_id = '$canteen'")
+to=$(date +%F)
+from=$(date -d "$to - 364 days" +%F)
+login() {
+  curl -sf -X POST "$URL/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\": \"$1\", \"password\": \"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+token=$(login pat@coeuressonne.demo)
+statistics="/api/v1/authorities/$authority/statistics?from=$from&to=$to"
+indicators="/api/v1/canteens/$canteen/egalim?from=$from&to=$to"
+
+# The exact statements, from PostgreSQL's log.
+capture() {
+  local log="$DATA_DIR/pgdata/server.log" before
+  before=$(wc -l <"$log")
+  q "ALTER SYSTEM SET log_statement = 'all'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+  curl -sf -H "Authorization: Bearer $token" "$URL$1" -o /dev/null
+  q "ALTER SYSTEM RESET log_statement" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+  tail -n +"$((before + 1))" "$log" | python3 bench/extract_sql.py "$2" >"$3"
+}
+capture "$statistics" "FROM lines x" target/bench-egalim-statistics.sql
+capture "$indicators" "AS local_unknown" target/bench-egalim-indicators.sql
+
+measure() { # path, sql file → "service req/s|service p50|floor tx/s|floor latency ms"
+  local out rps p50 floor_out tps lat
+  out=$(wrk -t1 -c$CONNECTIONS -d"${DURATION}s" --latency -H "Authorization: Bearer $token" "$URL$1")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  floor_out=$(pgbench -n -c $CONNECTIONS -j 1 -T "$DURATION" -f "$2" "$(db_url)" 2>&1)
+  tps=$(awk '/^tps/ {print $3; exit}' <<<"$floor_out")
+  lat=$(awk '/latency average/ {print $4; exit}' <<<"$floor_out")
+  echo "$rps|$p50|$tps|$lat"
+}
+IFS='|' read -r s_rps s_p50 s_tps s_lat <<<"$(measure "$statistics" target/bench-egalim-statistics.sql)"
+IFS='|' read -r i_rps i_p50 i_tps i_lat <<<"$(measure "$indicators" target/bench-egalim-indicators.sql)"
+stop
+s_ratio=$(echo "scale=3; $s_rps / $s_tps" | bc | xargs printf "%.2f")
+i_ratio=$(echo "scale=3; $i_rps / $i_tps" | bc | xargs printf "%.2f")
+
+write_section egalim <<MD
+## EGalim over $(printf "%'d" "$lines") delivered lines: statistics and indicators
+
+Measured by \`bash bench/egalim.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+Machine: $(machine).
+Data: \`sesame seed --lines $LINES --seed 7\` (the demonstration's territory, a year of
+delivered orders; seeded in ${seed_seconds} s). Period: $from to $to.
+
+| what | service (wrk, $CONNECTIONS connections, ${DURATION} s) | floor: the same SQL (pgbench, $CONNECTIONS clients) | ratio |
+|---|---|---|---|
+| authority's statistics, all the territory's canteens (\`GET $statistics\`) | $s_rps req/s, p50 $s_p50 | $s_tps tx/s, $s_lat ms | **$s_ratio** |
+| one canteen's indicators, $canteen_lines lines (\`GET /api/v1/canteens/{id}/egalim\`) | $i_rps req/s, p50 $i_p50 | $i_tps tx/s, $i_lat ms | **$i_ratio** |
+
+Nothing is pre-aggregated: every request aggregates the order lines it covers, so figures
+are exact the moment an order changes (a delivery, a dispute). The floor is the statement
+the service ran, captured from PostgreSQL's log (\`bench/extract_sql.py\`) and replayed
+with its parameters written in; the service adds the access checks, folding the cells and
+JSON.
+
+\`\`\`sh
+wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$PORT$statistics"
+pgbench -n -c $CONNECTIONS -j 1 -T $DURATION -f target/bench-egalim-statistics.sql "\$DATABASE_URL"
+\`\`\`
+MD
+echo "egalim: statistics ratio $s_ratio ($s_rps/s vs $s_tps/s), indicators ratio $i_ratio ($i_rps/s vs $i_tps/s)"
