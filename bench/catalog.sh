@@ -21,7 +21,7 @@ CANTEEN=00000000-0000-7000-8000-00000000ca17
 need wrk wrk
 need pgbench postgresql-client
 need psql postgresql-client
-need oha "cargo install oha"
+need oha cargo:oha
 
 cargo build --release --quiet
 export SESAME_BIND=127.0.0.1:$PORT SESAME_DATA_DIR=$DATA_DIR SESAME_DB_POOL_SIZE=$CONNECTIONS SESAME_LOG=warn

@@ -1,7 +1,19 @@
 # Shared by the benchmark scripts: tools, the service's life, and writing a
 # section of docs/benchmarks.md. Sourced, not run.
 
-need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (install: $2)" >&2; exit 1; }; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Installs what is missing: Debian packages with apt-get (as root or with
+# sudo), `cargo:NAME` from the Rust registry.
+need() {
+  command -v "$1" >/dev/null && return
+  echo "bench: installing $1 ($2)" >&2
+  case "$2" in
+    cargo:*) cargo install --quiet --locked "${2#cargo:}" ;;
+    *) if [ "$(id -u)" -eq 0 ]; then apt-get install -y -q "$2" >/dev/null; else sudo apt-get install -y -q "$2" >/dev/null; fi ;;
+  esac
+  command -v "$1" >/dev/null || { echo "bench: $1 is missing and could not be installed" >&2; exit 1; }
+}
 
 # The service in the background on its own private cluster under $DATA_DIR;
 # start sets $startup (seconds until /readyz answered 200).
