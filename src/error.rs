@@ -296,6 +296,14 @@ impl From<diesel::result::Error> for ApiError {
             {
                 Self::validation("body", "the result would be too large")
             }
+            // statement_timeout: too much to aggregate at once, not a fault.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().contains("statement timeout") =>
+            {
+                Self::Unavailable(
+                    "the query took too long; ask for a shorter period or retry later".into(),
+                )
+            }
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if is_server_going_away(info.message()) =>
             {

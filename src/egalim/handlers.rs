@@ -17,7 +17,7 @@ use crate::codes::{OrganisationKind, OrganisationStatus, from_db};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::Query;
-use crate::http::negotiate::{csv_response, wants_csv};
+use crate::http::negotiate::{csv_response, csv_text, wants_csv};
 
 const PROBLEM: &str = "application/problem+json";
 /// The longest period a request may cover.
@@ -373,7 +373,7 @@ pub async fn territory_progress(
             let met = |k: usize| c.targets[k].met.to_string();
             w.write_record([
                 c.id.to_string(),
-                c.name.clone(),
+                csv_text(&c.name).into_owned(),
                 c.total_ht_cents.to_string(),
                 c.egalim_cents.to_string(),
                 c.bio_cents.to_string(),

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::queries::{Cell, Purchase};
 use super::rules::{Target, percent, target};
 use crate::error::{ApiError, ApiResult};
+use crate::http::negotiate::csv_text;
 
 /// A canteen's purchases over a period, in cents HT, and their shares.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -238,8 +239,8 @@ pub fn ma_cantine_csv(
         let euros = format!("{}.{:02}", p.total_ht_cents / 100, p.total_ht_cents % 100);
         w.write_record([
             siret,
-            &p.product_name,
-            &p.supplier,
+            &csv_text(&p.product_name),
+            &csv_text(&p.supplier),
             &p.date.to_string(),
             &euros,
             &p.family,

@@ -221,7 +221,7 @@ pub async fn authority_epci(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResu
 
 /// The canteens located in the EPCI $1, as a select list's tail.
 const TERRITORY_CANTEENS: &str = "b.id FROM organisations b JOIN communes bc ON bc.insee = b.commune_insee \
-     WHERE b.kind = 'canteen' AND bc.epci_siren = $1";
+     WHERE b.kind = 'canteen' AND b.status = 'verified' AND bc.epci_siren = $1";
 
 /// Where the producing farm is, from the EPCI's point of view.
 const ORIGIN_CLASS_SQL: &str = "CASE WHEN l.origin = 'EUROPE' THEN 'europe' \

@@ -30,3 +30,26 @@ pub fn csv_response(filename: &str, body: Vec<u8>) -> actix_web::HttpResponse {
         ))
         .body(body)
 }
+
+/// A text cell that a spreadsheet will not run as a formula: text another
+/// organisation wrote (a product, a name) starting with `=`, `+`, `-`, `@`,
+/// tab or carriage return gets a leading apostrophe.
+pub fn csv_text(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_text;
+
+    #[test]
+    fn formulas_are_defused_and_plain_text_is_kept() {
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_text("Carottes de l'Envol"), "Carottes de l'Envol");
+    }
+}

@@ -126,7 +126,12 @@ async fn lock_offers(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ApiResult<Ve
 
 /// The request's fingerprint: same key with another body → 422.
 fn fingerprint(request: &CheckoutRequest) -> ApiResult<Vec<u8>> {
-    let canonical = serde_json::to_vec(request).map_err(|e| ApiError::Internal(e.into()))?;
+    // "25" and "25.0" are the same basket.
+    let mut request = request.clone();
+    for line in &mut request.lines {
+        line.quantity = line.quantity.normalize();
+    }
+    let canonical = serde_json::to_vec(&request).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Sha256::digest(canonical).to_vec())
 }
 

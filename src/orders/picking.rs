@@ -7,6 +7,7 @@ use super::dto::{DeliverySite, PickingList, PickingProduct, PickingSite};
 use super::queries::PickingRow;
 use crate::codes::from_db;
 use crate::error::{ApiError, ApiResult};
+use crate::http::negotiate::csv_text;
 
 /// Rows come sorted by product then site: products are runs of rows.
 pub fn list(supplier: Uuid, date: NaiveDate, rows: Vec<PickingRow>) -> ApiResult<PickingList> {
@@ -67,12 +68,12 @@ pub fn csv(date: NaiveDate, rows: &[PickingRow]) -> ApiResult<Vec<u8>> {
             .write_record([
                 date.to_string(),
                 row.offer_id.to_string(),
-                row.product_name.clone(),
+                csv_text(&row.product_name).into_owned(),
                 row.unit.clone(),
                 row.quantity.normalize().to_string(),
                 row.site_id.to_string(),
-                row.site_name.clone(),
-                row.site_address.clone(),
+                csv_text(&row.site_name).into_owned(),
+                csv_text(&row.site_address).into_owned(),
                 row.site_commune_insee.clone(),
                 orders.join(" "),
             ])

@@ -427,7 +427,7 @@ pub async fn picking(
            JOIN organisations s ON s.id = o.delivery_site_id \
           WHERE o.supplier_id = $1 AND o.delivery_date = $2 AND o.status = 'accepted' \
           GROUP BY l.offer_id, s.id \
-          ORDER BY min(l.product_name), l.offer_id, s.name, s.id",
+          ORDER BY min(min(l.product_name)) OVER (PARTITION BY l.offer_id), l.offer_id, s.name, s.id",
     )
     .bind::<SqlUuid, _>(supplier)
     .bind::<Date, _>(date)

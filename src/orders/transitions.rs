@@ -23,8 +23,9 @@ use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, FieldError};
 
 const MAX_REASON_CHARS: usize = 2000;
-/// A delivered quantity may exceed the ordered one (real weight), within reason.
-const MAX_DELIVERED: i64 = 1_000_000;
+/// A delivered quantity may exceed the ordered one (real weight), up to
+/// this many times it: more would be another order, not a heavier crate.
+const MAX_DELIVERED_RATIO: i64 = 2;
 
 /// What a transition carries besides its name.
 pub enum Input {
@@ -35,28 +36,36 @@ pub enum Input {
 }
 
 /// The side `user` acts for on `order`; 404 to strangers.
+/// The side `user` acts for on `order`, preferring one that may make
+/// `action` (someone in both organisations acts as the one the action
+/// belongs to); 404 to strangers.
 pub async fn party_of(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     order: &OrderRow,
+    action: Action,
 ) -> ApiResult<Party> {
+    let mut sides = Vec::new();
     for (party, organisation) in [
         (Party::Buyer, order.buyer_id),
         (Party::Supplier, order.supplier_id),
     ] {
         let org = access(conn, organisation, Some(user)).await?;
         if org.role.is_some() {
-            policy::authorize(user, &org, OrgAction::HandleOrders)?;
-            return Ok(party);
+            sides.push((party, org));
         }
     }
-    Err(if user.is_admin {
-        ApiError::Forbidden(
+    sides.sort_by_key(|(party, _)| !action.parties().contains(party));
+    match sides.first() {
+        Some((party, org)) => {
+            policy::authorize(user, org, OrgAction::HandleOrders)?;
+            Ok(*party)
+        }
+        None if user.is_admin => Err(ApiError::Forbidden(
             "administrators read orders; only the buyer and the supplier act on them".into(),
-        )
-    } else {
-        ApiError::not_found("no order with this id")
-    })
+        )),
+        None => Err(ApiError::not_found("no order with this id")),
+    }
 }
 
 fn reason(text: Option<String>, required: bool) -> ApiResult<Option<String>> {
@@ -106,10 +115,18 @@ fn apply_delivery(lines: &mut [LineRow], delivered: &[DeliveredLine]) -> ApiResu
                 "appears twice",
             ));
         }
-        if q < Decimal::ZERO || q > Decimal::from(MAX_DELIVERED) || q.normalize().scale() > 3 {
+        let ordered = lines
+            .iter()
+            .find(|l| l.line_no == d.line_no)
+            .map_or(Decimal::ZERO, |l| l.quantity_ordered);
+        let most = ordered * Decimal::from(MAX_DELIVERED_RATIO);
+        if q < Decimal::ZERO || q > most || q.normalize().scale() > 3 {
             errors.push(FieldError::new(
                 format!("lines[{i}].quantity_delivered"),
-                format!("must be between 0 and {MAX_DELIVERED}, with at most 3 decimals"),
+                format!(
+                    "must be between 0 and {} ({MAX_DELIVERED_RATIO} × ordered), with at most 3 decimals",
+                    most.normalize()
+                ),
             ));
         }
     }
@@ -165,7 +182,12 @@ fn apply_dispute(lines: &mut [LineRow], disputed: Vec<DisputedLine>) -> ApiResul
             line.dispute_reason = Some(reason);
         }
     }
-    Ok(summary.join("; "))
+    // Each line keeps its whole reason; the event's summary is cut to fit.
+    let summary = summary.join("; ");
+    Ok(match summary.char_indices().nth(MAX_REASON_CHARS - 1) {
+        Some((cut, _)) => format!("{}…", &summary[..cut]),
+        None => summary,
+    })
 }
 
 /// Makes `action` on order `id` as `user`.
@@ -193,7 +215,7 @@ async fn apply_in_transaction(
     let mut order = queries::lock_order(conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("no order with this id"))?;
-    let party = party_of(conn, user, &order).await?;
+    let party = party_of(conn, user, &order, action).await?;
     if !action.parties().contains(&party) {
         return Err(ApiError::Forbidden(format!(
             "only the {} may {} an order",

@@ -572,6 +572,12 @@ async fn the_same_idempotency_key_makes_one_checkout() {
         replayed["checkout_id"].as_str(),
         checkouts.iter().next().map(String::as_str)
     );
+    // "2.0" is the same quantity as "2": still the same basket.
+    let mut rewritten = body.clone();
+    rewritten["lines"][0]["quantity"] = json!("2.0");
+    let replay = w.checkout(&w.claire, "same-key", &rewritten).await;
+    assert_eq!(replay.status(), 201);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
 
     // The same key for another basket is refused; no key at all too.
     let other = w.basket(next(Weekday::Tue, 7), &[(&w.apples, "3")]);
@@ -673,6 +679,17 @@ async fn heavier_deliveries_take_stock_and_disputes_name_lines() {
         .await;
     let id = orders[0]["id"].as_str().unwrap();
     assert_eq!(w.act(&w.paul, id, "accept", None).await.status(), 200);
+    // Up to twice the ordered quantity: 21 apples for 10 is refused.
+    let too_many = w
+        .act(
+            &w.paul,
+            id,
+            "deliver",
+            Some(json!({"lines": [{"line_no": 0, "quantity_delivered": "21"}]})),
+        )
+        .await;
+    let problem = assert_problem(too_many, 422, "validation-failed").await;
+    assert_eq!(error_fields(&problem), ["lines[0].quantity_delivered"]);
     // 12 apples delivered where 10 were ordered: 2 more leave the stock.
     let delivered = w
         .act(
@@ -704,23 +721,32 @@ async fn heavier_deliveries_take_stock_and_disputes_name_lines() {
         error_fields(&problem),
         ["lines[0].reason", "lines[1].line_no"]
     );
+    let long = format!("Pommes {}", "abîmées ".repeat(249));
+    assert!(long.chars().count() <= 2000);
     let disputed = w
         .act(
             &w.claire,
             id,
             "dispute",
-            Some(json!({"lines": [{"line_no": 1, "reason": "Un pot cassé"}]})),
+            Some(json!({"lines": [{"line_no": 1, "reason": "Un pot cassé"}, {"line_no": 0, "reason": long}]})),
         )
         .await;
     assert_eq!(disputed.status(), 200);
     let order: Value = disputed.json().await.unwrap();
     assert_eq!(order["status"], "disputed");
     assert_eq!(order["lines"][1]["dispute_reason"], "Un pot cassé");
-    assert_eq!(order["lines"][0]["dispute_reason"], Value::Null);
-    assert_eq!(
-        order["events"].as_array().unwrap().last().unwrap()["reason"],
-        "line 1: Un pot cassé"
+    assert_eq!(order["lines"][0]["dispute_reason"], long.trim());
+    // The event sums the reasons up, cut to its 2,000 characters.
+    let summary = order["events"].as_array().unwrap().last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        summary.starts_with("line 1: Un pot cassé; line 0: Pommes"),
+        "{summary}"
     );
+    assert_eq!(summary.chars().count(), 2000);
+    assert!(summary.ends_with('…'));
 }
 
 #[tokio::test]
