@@ -18,6 +18,7 @@ CONNECTIONS=2
 PORT=18083
 DATA_DIR=target/bench-egalim
 URL="http://127.0.0.1:$PORT"
+BENCH_MODE=demo
 PASSWORD="Sésame démo en Cœur d'Essonne"
 need wrk wrk
 need pgbench postgresql-client

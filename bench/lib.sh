@@ -22,7 +22,10 @@ stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/de
 trap stop EXIT
 start() {
   local t0; t0=$(date +%s.%N)
-  ./target/release/sesame demo >>"target/bench-$BENCH.log" 2>&1 & pid=$!
+  # `serve` on the benchmark's own data; `demo` (BENCH_MODE=demo) where the
+  # demonstration's territory is the data.
+  SESAME_JWT_SECRET=${SESAME_JWT_SECRET:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')} \
+    ./target/release/sesame "${BENCH_MODE:-serve}" >>"target/bench-$BENCH.log" 2>&1 & pid=$!
   until curl -sf -o /dev/null "$URL/readyz"; do
     kill -0 "$pid" 2>/dev/null || { echo "bench: the service died; see target/bench-$BENCH.log" >&2; exit 1; }
     sleep 0.02

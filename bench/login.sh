@@ -14,6 +14,7 @@ DURATION=${1:-15}
 PORT=18084
 DATA_DIR=target/bench-login
 URL="http://127.0.0.1:$PORT"
+BENCH_MODE=demo
 RATE=50
 need wrk wrk
 need oha cargo:oha
