@@ -65,7 +65,7 @@ $CONNECTIONS clients.
 
 | start and memory | figure |
 |---|---|
-| cold start to ready (\`sesame demo\` until \`/readyz\` answers 200, private cluster already initialised, PostgreSQL started by Sésame) | $cold_start s |
+| cold start to ready (\`sesame serve\` until \`/readyz\` answers 200, private cluster already initialised, PostgreSQL started by Sésame) | $cold_start s |
 | resident memory, idle after start | $((idle_rss_kib / 1024)) MiB |
 | resident memory after the load above | $((loaded_rss_kib / 1024)) MiB |
 
