@@ -1158,3 +1158,41 @@ async fn the_feed_resumes_from_a_cursor() {
         .unwrap()
         .expect("stop");
 }
+
+#[tokio::test]
+async fn someone_in_both_organisations_acts_as_the_party_the_action_belongs_to() {
+    let w = World::new().await;
+    // Marie runs farm A and also the canteen of her village.
+    let mut own = canteen(&siret(5));
+    own["name"] = json!("Cantine de Brétigny");
+    let own_canteen = w.app.create_organisation(&w.marie, own).await;
+    w.app.verify(&w.admin, &own_canteen).await;
+    let mut body = w.basket(next(Weekday::Tue, 7), &[(&w.carrots, "5")]);
+    body["buyer_id"] = json!(own_canteen);
+    let response = w.checkout(&w.marie, "own-farm", &body).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let checkout: Value = response.json().await.unwrap();
+    let id = checkout["orders"][0]["id"].as_str().unwrap();
+    // Accepting is the supplier's: she accepts as the farm.
+    let accepted = w.act(&w.marie, id, "accept", None).await;
+    assert_eq!(accepted.status(), 200);
+    let order: Value = accepted.json().await.unwrap();
+    assert_eq!(
+        order["events"][1]["actor_organisation_id"],
+        w.farm_a.as_str()
+    );
+    // Receiving is the buyer's: after delivery she confirms as the canteen.
+    assert_eq!(
+        w.act(&w.marie, id, "deliver", Some(json!({})))
+            .await
+            .status(),
+        200
+    );
+    let received = w.act(&w.marie, id, "receive", None).await;
+    assert_eq!(received.status(), 200);
+    let order: Value = received.json().await.unwrap();
+    assert_eq!(
+        order["events"][3]["actor_organisation_id"],
+        own_canteen.as_str()
+    );
+}
