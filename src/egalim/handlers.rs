@@ -17,7 +17,7 @@ use crate::codes::{OrganisationKind, OrganisationStatus, from_db};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::Query;
-use crate::http::negotiate::{csv_response, csv_text, wants_csv};
+use crate::http::negotiate::{csv_response, csv_table, csv_text, wants_csv};
 
 const PROBLEM: &str = "application/problem+json";
 /// The longest period a request may cover.
@@ -223,9 +223,7 @@ pub async fn territory_statistics(
     let epci = readable_authority(&mut conn, &user, id).await?;
     let cells = queries::territory_cells(&mut conn, &epci, period.from, period.to).await?;
     if csv {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let fail = |e: csv::Error| ApiError::Internal(e.into());
-        w.write_record([
+        let header = [
             "month",
             "family",
             "label_group",
@@ -235,35 +233,33 @@ pub async fn territory_statistics(
             "suppliers",
             "buyers",
             "lines",
-        ])
-        .map_err(fail)?;
-        for c in &cells {
-            let quantities = c
-                .quantities
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(unit, q)| format!("{unit}={}", q.as_str().unwrap_or_default()))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
-            w.write_record([
-                c.month.clone(),
-                c.family.clone(),
-                c.label_group.clone(),
-                c.origin_class.clone(),
-                c.value_ht_cents.to_string(),
-                quantities,
-                c.suppliers.to_string(),
-                c.buyers.to_string(),
-                c.lines.to_string(),
-            ])
-            .map_err(fail)?;
-        }
-        let body = w
-            .into_inner()
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))?;
+        ];
+        let body = csv_table(
+            &header,
+            cells.iter().map(|c| {
+                let quantities = c
+                    .quantities
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(unit, q)| format!("{unit}={}", q.as_str().unwrap_or_default()))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default();
+                vec![
+                    c.month.clone(),
+                    c.family.clone(),
+                    c.label_group.clone(),
+                    c.origin_class.clone(),
+                    c.value_ht_cents.to_string(),
+                    quantities,
+                    c.suppliers.to_string(),
+                    c.buyers.to_string(),
+                    c.lines.to_string(),
+                ]
+            }),
+        )?;
         return Ok(csv_response(
             &format!("statistics-{epci}-{}-{}.csv", period.from, period.to),
             body,
@@ -354,9 +350,7 @@ pub async fn territory_progress(
         })
         .collect();
     if csv {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let fail = |e: csv::Error| ApiError::Internal(e.into());
-        w.write_record([
+        let header = [
             "canteen_id",
             "name",
             "total_ht_cents",
@@ -367,27 +361,25 @@ pub async fn territory_progress(
             "egalim_met",
             "bio_met",
             "meat_and_fish_met",
-        ])
-        .map_err(fail)?;
-        for c in &canteens {
-            let met = |k: usize| c.targets[k].met.to_string();
-            w.write_record([
-                c.id.to_string(),
-                csv_text(&c.name).into_owned(),
-                c.total_ht_cents.to_string(),
-                c.egalim_cents.to_string(),
-                c.bio_cents.to_string(),
-                c.meat_and_fish_cents.to_string(),
-                c.meat_and_fish_egalim_cents.to_string(),
-                met(0),
-                met(1),
-                met(2),
-            ])
-            .map_err(fail)?;
-        }
-        let body = w
-            .into_inner()
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))?;
+        ];
+        let body = csv_table(
+            &header,
+            canteens.iter().map(|c| {
+                let met = |k: usize| c.targets[k].met.to_string();
+                vec![
+                    c.id.to_string(),
+                    csv_text(&c.name).into_owned(),
+                    c.total_ht_cents.to_string(),
+                    c.egalim_cents.to_string(),
+                    c.bio_cents.to_string(),
+                    c.meat_and_fish_cents.to_string(),
+                    c.meat_and_fish_egalim_cents.to_string(),
+                    met(0),
+                    met(1),
+                    met(2),
+                ]
+            }),
+        )?;
         return Ok(csv_response(
             &format!("progress-{epci}-{}-{}.csv", period.from, period.to),
             body,

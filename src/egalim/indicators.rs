@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use super::queries::{Cell, Purchase};
 use super::rules::{Target, percent, target};
-use crate::error::{ApiError, ApiResult};
-use crate::http::negotiate::csv_text;
+use crate::error::ApiResult;
+use crate::http::negotiate::{csv_table, csv_text};
 
 /// A canteen's purchases over a period, in cents HT, and their shares.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -149,10 +149,6 @@ pub fn fold(
     Ok((total.with_shares(), by_family, by_month))
 }
 
-fn csv_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("csv: {e}"))
-}
-
 const AMOUNT_COLUMNS: [&str; 12] = [
     "total_ht_cents",
     "bio_cents",
@@ -191,23 +187,21 @@ pub fn csv(
     families: &[FamilyIndicators],
     months: &[MonthIndicators],
 ) -> ApiResult<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["scope", "key"];
     header.extend(AMOUNT_COLUMNS);
-    w.write_record(&header).map_err(csv_error)?;
-    let mut row = |scope: &str, key: &str, i: &Indicators| {
+    let row = |scope: &str, key: &str, i: &Indicators| {
         let mut record = vec![scope.to_owned(), key.to_owned()];
         record.extend(amounts(i).iter().map(i64::to_string));
-        w.write_record(&record).map_err(csv_error)
+        record
     };
-    row("total", "", total)?;
-    for f in families {
-        row("family", f.family.as_str(), &f.indicators)?;
-    }
-    for m in months {
-        row("month", &m.month, &m.indicators)?;
-    }
-    w.into_inner().map_err(csv_error)
+    let rows = std::iter::once(row("total", "", total))
+        .chain(
+            families
+                .iter()
+                .map(|f| row("family", f.family.as_str(), &f.indicators)),
+        )
+        .chain(months.iter().map(|m| row("month", &m.month, &m.indicators)));
+    csv_table(&header, rows)
 }
 
 /// ma-cantine's purchase import (`achats_siret`): its columns, in its order,
@@ -218,8 +212,7 @@ pub fn ma_cantine_csv(
     km: Option<i32>,
     purchases: &[Purchase],
 ) -> ApiResult<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let header = [
         "siret",
         "description",
         "fournisseur",
@@ -232,30 +225,33 @@ pub fn ma_cantine_csv(
         "est_local",
         "definition_local",
         "definition_local_km",
-    ])
-    .map_err(csv_error)?;
-    for p in purchases {
-        let local = p.local == Some(true);
-        let euros = format!("{}.{:02}", p.total_ht_cents / 100, p.total_ht_cents % 100);
-        w.write_record([
-            siret,
-            &csv_text(&p.product_name),
-            &csv_text(&p.supplier),
-            &p.date.to_string(),
-            &euros,
-            &p.family,
-            &p.labels.join(","),
-            &p.origin,
-            if p.short_circuit { "OUI" } else { "" },
-            if local { "OUI" } else { "" },
-            if local { definition } else { "" },
-            &if local && definition == "KM" {
-                km.map(|k| k.to_string()).unwrap_or_default()
-            } else {
-                String::new()
-            },
-        ])
-        .map_err(csv_error)?;
-    }
-    w.into_inner().map_err(csv_error)
+    ];
+    let yes = |flag: bool| if flag { "OUI" } else { "" }.to_owned();
+    csv_table(
+        &header,
+        purchases.iter().map(|p| {
+            let local = p.local == Some(true);
+            vec![
+                siret.to_owned(),
+                csv_text(&p.product_name).into_owned(),
+                csv_text(&p.supplier).into_owned(),
+                p.date.to_string(),
+                format!("{}.{:02}", p.total_ht_cents / 100, p.total_ht_cents % 100),
+                p.family.clone(),
+                p.labels.join(","),
+                p.origin.clone(),
+                yes(p.short_circuit),
+                yes(local),
+                if local {
+                    definition.to_owned()
+                } else {
+                    String::new()
+                },
+                match km {
+                    Some(km) if local && definition == "KM" => km.to_string(),
+                    _ => String::new(),
+                },
+            ]
+        }),
+    )
 }

@@ -31,6 +31,24 @@ pub fn csv_response(filename: &str, body: Vec<u8>) -> actix_web::HttpResponse {
         .body(body)
 }
 
+/// A CSV table in memory: the header, then the rows (comma-separated,
+/// quoted where needed, UTF-8).
+pub fn csv_table<R, F>(header: &[&str], rows: R) -> ApiResult<Vec<u8>>
+where
+    R: IntoIterator<Item = Vec<F>>,
+    F: AsRef<[u8]>,
+{
+    let fail = |e: csv::Error| ApiError::Internal(e.into());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header).map_err(fail)?;
+    for row in rows {
+        writer.write_record(row).map_err(fail)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))
+}
+
 /// A text cell that a spreadsheet will not run as a formula: text another
 /// organisation wrote (a product, a name) starting with `=`, `+`, `-`, `@`,
 /// tab or carriage return gets a leading apostrophe.

@@ -6,8 +6,8 @@ use uuid::Uuid;
 use super::dto::{DeliverySite, PickingList, PickingProduct, PickingSite};
 use super::queries::PickingRow;
 use crate::codes::from_db;
-use crate::error::{ApiError, ApiResult};
-use crate::http::negotiate::csv_text;
+use crate::error::ApiResult;
+use crate::http::negotiate::{csv_table, csv_text};
 
 /// Rows come sorted by product then site: products are runs of rows.
 pub fn list(supplier: Uuid, date: NaiveDate, rows: Vec<PickingRow>) -> ApiResult<PickingList> {
@@ -46,26 +46,23 @@ pub fn list(supplier: Uuid, date: NaiveDate, rows: Vec<PickingRow>) -> ApiResult
 
 /// One line per product and delivery site, for a spreadsheet.
 pub fn csv(date: NaiveDate, rows: &[PickingRow]) -> ApiResult<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| ApiError::Internal(e.into());
-    writer
-        .write_record([
-            "delivery_date",
-            "offer_id",
-            "product_name",
-            "unit",
-            "quantity",
-            "site_id",
-            "site_name",
-            "site_address",
-            "site_commune_insee",
-            "order_ids",
-        ])
-        .map_err(fail)?;
-    for row in rows {
-        let orders: Vec<String> = row.order_ids.iter().map(Uuid::to_string).collect();
-        writer
-            .write_record([
+    let header = [
+        "delivery_date",
+        "offer_id",
+        "product_name",
+        "unit",
+        "quantity",
+        "site_id",
+        "site_name",
+        "site_address",
+        "site_commune_insee",
+        "order_ids",
+    ];
+    csv_table(
+        &header,
+        rows.iter().map(|row| {
+            let orders: Vec<String> = row.order_ids.iter().map(Uuid::to_string).collect();
+            vec![
                 date.to_string(),
                 row.offer_id.to_string(),
                 csv_text(&row.product_name).into_owned(),
@@ -76,10 +73,7 @@ pub fn csv(date: NaiveDate, rows: &[PickingRow]) -> ApiResult<Vec<u8>> {
                 csv_text(&row.site_address).into_owned(),
                 row.site_commune_insee.clone(),
                 orders.join(" "),
-            ])
-            .map_err(fail)?;
-    }
-    writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))
+            ]
+        }),
+    )
 }
