@@ -42,6 +42,12 @@ pub struct Settings {
           value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub db_timeout_ms: u64,
 
+    /// Open data builds and downloads running at once (each holds a database
+    /// connection); more get 503.
+    #[arg(long, env = "SESAME_MAX_EXPORTS", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_exports: u16,
+
     /// Largest accepted request body, in bytes; larger bodies get 413.
     #[arg(long, env = "SESAME_BODY_LIMIT", default_value_t = 1_048_576,
           value_parser = clap::value_parser!(u64).range(1024..=104_857_600))]

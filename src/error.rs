@@ -101,6 +101,8 @@ pub enum ApiError {
     },
     #[error("{0}")]
     IdempotencyKeyReused(String),
+    #[error("{0}")]
+    ReleaseOverlap(String),
     #[error("a request with this Idempotency-Key is still being processed; retry in a moment")]
     IdempotencyInProgress,
     #[error("{0}")]
@@ -169,6 +171,10 @@ impl ApiError {
                 "idempotency-key-reused",
                 "Idempotency-Key already used for another request",
             ),
+            Self::ReleaseOverlap(_) => (
+                "release-overlap",
+                "A release already covers part of this period",
+            ),
             Self::IdempotencyInProgress => (
                 "idempotency-in-progress",
                 "Same request already in progress",
@@ -223,6 +229,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_)
             | Self::OutOfStock(_)
             | Self::InvalidTransition { .. }
+            | Self::ReleaseOverlap(_)
             | Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,

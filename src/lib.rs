@@ -16,6 +16,7 @@ pub mod geo;
 pub mod http;
 pub mod ids;
 pub mod openapi;
+pub mod opendata;
 pub mod ops;
 pub mod orders;
 pub mod schema;
@@ -43,6 +44,9 @@ pub struct AppState {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub auth: auth::Auth,
+    /// Open data builds and downloads running at once, each holding a
+    /// database connection: capped.
+    pub exports: opendata::ExportSlots,
 }
 
 /// Every documented route: the API under `/api/v1`, operations at the root.
@@ -54,6 +58,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(accounts::routes)
             .configure(catalog::routes)
             .configure(orders::routes)
+            .configure(opendata::routes)
             .configure(egalim::routes),
     );
 }

@@ -37,6 +37,24 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Write the open data package of an EPCI over whole months into a folder,
+    /// as publishing it now would, without publishing anything.
+    Export {
+        /// SIREN of the EPCI.
+        #[arg(long, default_value = "200057859")]
+        epci: String,
+        /// First month, YYYY-MM.
+        #[arg(long)]
+        from: String,
+        /// Last month, YYYY-MM.
+        #[arg(long)]
+        to: String,
+        /// Folder to write datapackage.json and the resources into.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Print the OpenAPI document (the committed openapi/openapi.json).
     Openapi,
     /// Administration tasks.
@@ -76,6 +94,21 @@ fn main() -> ExitCode {
             seed,
             settings,
         } => run(settings, Mode::Seed { lines, seed }),
+        Command::Export {
+            epci,
+            from,
+            to,
+            out,
+            settings,
+        } => run(
+            settings,
+            Mode::Export {
+                epci,
+                from,
+                to,
+                out,
+            },
+        ),
         Command::Admin(AdminCommand::CreateUser {
             email,
             display_name,
@@ -98,12 +131,21 @@ fn print_openapi() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Mode {
     Serve,
     Demo,
     Migrate,
-    Seed { lines: u64, seed: u64 },
+    Seed {
+        lines: u64,
+        seed: u64,
+    },
+    Export {
+        epci: String,
+        from: String,
+        to: String,
+        out: std::path::PathBuf,
+    },
 }
 
 /// Opens the database (starting the private cluster if needed), prepares it,
@@ -120,7 +162,7 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
             &settings,
             SecretSource::EnvironmentOrDataDir,
         )?),
-        Mode::Migrate | Mode::Seed { .. } => None,
+        Mode::Migrate | Mode::Seed { .. } | Mode::Export { .. } => None,
     };
     let database = Database::open(&settings)?;
     let outcome = actix_web::rt::System::new().block_on(async {
@@ -134,6 +176,15 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
             let written = sesame::demo::seed_lines(&database.url, lines, seed).await?;
             println!(
                 "wrote {written} delivered order lines (seed {seed}) in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if let Mode::Export { epci, from, to, out } = &mode {
+            let started = std::time::Instant::now();
+            let rows = sesame::opendata::export::write_package(&database.url, epci, from, to, out).await?;
+            println!(
+                "wrote the package of EPCI {epci} for {from} – {to} into {} ({rows} transactions) in {:.1} s",
+                out.display(),
                 started.elapsed().as_secs_f64()
             );
         }

@@ -107,6 +107,56 @@ diesel::table! {
 }
 
 diesel::table! {
+    opendata_releases (id) {
+        id -> Uuid,
+        epci_siren -> Text,
+        version -> Int4,
+        period_from -> Date,
+        period_to -> Date,
+        created_at -> Timestamptz,
+        published_by -> Nullable<Uuid>,
+        disclosure -> Jsonb,
+    }
+}
+
+diesel::table! {
+    opendata_supply_stats (release_id, seq) {
+        release_id -> Uuid,
+        seq -> Int4,
+        level -> Text,
+        month -> Nullable<Text>,
+        family -> Nullable<Text>,
+        label_group -> Nullable<Text>,
+        origin_class -> Nullable<Text>,
+        sector_category -> Nullable<Text>,
+        value_ht_cents -> Nullable<Int8>,
+        quantity_kg -> Nullable<Numeric>,
+        quantity_l -> Nullable<Numeric>,
+        quantity_pieces -> Nullable<Numeric>,
+        suppliers -> Nullable<Int4>,
+        buyers -> Nullable<Int4>,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    opendata_transactions (release_id, seq) {
+        release_id -> Uuid,
+        seq -> Int8,
+        month -> Text,
+        sector_category -> Text,
+        buyer_territory -> Text,
+        supplier_kind -> Text,
+        origin_class -> Text,
+        family -> Text,
+        label_group -> Text,
+        unit_kind -> Text,
+        quantity -> Nullable<Numeric>,
+        value_ht_eur -> Int8,
+    }
+}
+
+diesel::table! {
     order_events (id) {
         id -> Uuid,
         order_id -> Uuid,
@@ -286,6 +336,10 @@ diesel::joinable!(order_lines -> offers (offer_id));
 diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(offers -> communes (producer_commune_insee));
 diesel::joinable!(offers -> organisations (supplier_id));
+diesel::joinable!(opendata_releases -> epcis (epci_siren));
+diesel::joinable!(opendata_releases -> users (published_by));
+diesel::joinable!(opendata_supply_stats -> opendata_releases (release_id));
+diesel::joinable!(opendata_transactions -> opendata_releases (release_id));
 diesel::joinable!(organisations -> communes (commune_insee));
 diesel::joinable!(organisations -> epcis (authority_epci));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -303,6 +357,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     memberships,
     offers,
+    opendata_releases,
+    opendata_supply_stats,
+    opendata_transactions,
     order_events,
     order_lines,
     orders,

@@ -132,6 +132,7 @@ pub async fn serve(
         pool,
         body_limit: settings.body_limit_bytes(),
         auth: Auth::new(jwt_secret.as_bytes(), settings.trust_forwarded)?,
+        exports: crate::opendata::export_slots(usize::from(settings.max_exports)),
     };
     let mut server = HttpServer::new(move || build_app(state.clone()))
         .shutdown_timeout(30)

@@ -32,6 +32,9 @@ pub enum OrgAction {
     /// Move an order along its lifecycle, as its buyer or supplier: any
     /// member of a live organisation.
     HandleOrders,
+    /// Publish the territory's open data: owners of a verified authority;
+    /// the authority decides, administrators do not publish for it.
+    PublishOpenData,
 }
 
 /// What the policy needs to know of an organisation and of the caller's tie to it.
@@ -77,6 +80,19 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
             ));
         }
     }
+    if action == OrgAction::PublishOpenData {
+        if org.role.is_none() {
+            return Err(ApiError::Forbidden(
+                "only the authority's own owners publish its open data".into(),
+            ));
+        }
+        if org.kind != OrganisationKind::Authority || org.status != OrganisationStatus::Verified {
+            return Err(ApiError::Forbidden(
+                "only verified authorities publish open data; ask the platform administrators"
+                    .into(),
+            ));
+        }
+    }
     if matches!(action, OrgAction::Buy | OrgAction::HandleOrders) && org.role.is_none() {
         // Only administrators get here: they support, they do not trade.
         return Err(ApiError::Forbidden(
@@ -103,14 +119,20 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
         | OrgAction::Buy
         | OrgAction::HandleOrders => Ok(()),
         // Certifications are public claims (BIO): owners answer for them.
-        OrgAction::Update | OrgAction::ManageMembers | OrgAction::ManageCertifications
+        OrgAction::Update
+        | OrgAction::ManageMembers
+        | OrgAction::ManageCertifications
+        | OrgAction::PublishOpenData
             if !is_owner =>
         {
             Err(ApiError::Forbidden(
                 "only the organisation's owners may do this".into(),
             ))
         }
-        OrgAction::Update | OrgAction::ManageMembers | OrgAction::ManageCertifications => Ok(()),
+        OrgAction::Update
+        | OrgAction::ManageMembers
+        | OrgAction::ManageCertifications
+        | OrgAction::PublishOpenData => Ok(()),
     }
 }
 

@@ -13,7 +13,7 @@ use super::rules::CATEGORY_SQL;
 
 /// The lines that count, with their producer's commune (`pc`), département
 /// (`pd`) and supplier (`s`).
-const COUNTED_LINES: &str = "FROM orders o \
+pub(crate) const COUNTED_LINES: &str = "FROM orders o \
     JOIN order_lines l ON l.order_id = o.id \
     JOIN organisations s ON s.id = o.supplier_id \
     JOIN communes pc ON pc.insee = l.producer_commune_insee \
@@ -220,11 +220,11 @@ pub async fn authority_epci(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResu
 }
 
 /// The canteens located in the EPCI $1, as a select list's tail.
-const TERRITORY_CANTEENS: &str = "b.id FROM organisations b JOIN communes bc ON bc.insee = b.commune_insee \
+pub(crate) const TERRITORY_CANTEENS: &str = "b.id FROM organisations b JOIN communes bc ON bc.insee = b.commune_insee \
      WHERE b.kind = 'canteen' AND b.status = 'verified' AND bc.epci_siren = $1";
 
 /// Where the producing farm is, from the EPCI's point of view.
-const ORIGIN_CLASS_SQL: &str = "CASE WHEN l.origin = 'EUROPE' THEN 'europe' \
+pub(crate) const ORIGIN_CLASS_SQL: &str = "CASE WHEN l.origin = 'EUROPE' THEN 'europe' \
      WHEN pc.epci_siren = $1 THEN 'epci' \
      WHEN pc.departement_code IN (SELECT departement_code FROM communes WHERE epci_siren = $1) THEN 'departement' \
      WHEN pd.region_code IN (SELECT d.region_code FROM communes c2 JOIN departements d ON d.code = c2.departement_code \

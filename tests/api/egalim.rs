@@ -2,7 +2,7 @@
 //! computed by hand below; the ma-cantine export validated against the real
 //! schema; the territory's statistics and who may read them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use chrono::{Datelike, Days};
@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use sesame::schema::communes;
 use uuid::Uuid;
 
-use crate::helpers::{SIRETS, Session, TestApp, assert_problem, canteen, farm, siret};
+use crate::helpers::{
+    SIRETS, Session, TestApp, assert_problem, canteen, farm, python_tools, siret,
+};
 
 async fn offer(app: &TestApp, who: &Session, org: &str, body: Value) -> String {
     let response = app
@@ -85,37 +87,14 @@ async fn bought(
     act(app, seller, id, "deliver", delivered).await
 }
 
-/// The Python `frictionless` validator, installed once in a venv under
-/// target/ (the tests need python3 and the package registry).
-fn frictionless() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv");
-    let bin = venv.join("bin/frictionless");
-    if !bin.exists() {
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3");
-        assert!(made.success(), "python3 -m venv failed");
-        let installed = Command::new(venv.join("bin/pip"))
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "frictionless",
-            ])
-            .status()
-            .expect("pip");
-        assert!(installed.success(), "pip install frictionless failed");
-    }
-    bin
-}
-
 #[tokio::test]
 async fn a_canteens_indicators_match_the_hand_computed_figures() {
     // Installed before the app starts: a long pip run inside the test would
     // outlast the server's keep-alive and break the client's pooled connection.
-    let validator = tokio::task::spawn_blocking(frictionless).await.unwrap();
+    let validator = tokio::task::spawn_blocking(python_tools)
+        .await
+        .unwrap()
+        .join("frictionless");
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     // Farm A: organic, at Brétigny (91). Farm B: Label Rouge and HVE, at Marolles (91).

@@ -9,7 +9,8 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -258,6 +259,7 @@ impl TestApp {
             pool,
             body_limit: TEST_BODY_LIMIT,
             auth: sesame::auth::Auth::new(TEST_JWT_SECRET.as_bytes(), false).expect("auth"),
+            exports: sesame::opendata::export_slots(4),
         };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let address = format!("http://{}", listener.local_addr().expect("local address"));
@@ -520,4 +522,34 @@ pub fn canteen(siret: &str) -> serde_json::Value {
             "local_km": 50
         }
     })
+}
+
+/// A Python virtual environment under target/ with the external tools the
+/// tests run (`frictionless` with JSON support, `scipy` for the open data
+/// attacker), installed once; returns its `bin` folder. Needs python3 and
+/// the package registry the first time.
+pub fn python_tools() -> PathBuf {
+    static TOOLS: OnceLock<PathBuf> = OnceLock::new();
+    TOOLS
+        .get_or_init(|| {
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv");
+            let ready = venv.join(".sesame-tools-1");
+            if !ready.exists() {
+                let made = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .expect("python3");
+                assert!(made.success(), "python3 -m venv failed");
+                let installed = Command::new(venv.join("bin/pip"))
+                    .args(["install", "--quiet", "--disable-pip-version-check"])
+                    .args(["frictionless[json]", "scipy"])
+                    .status()
+                    .expect("pip");
+                assert!(installed.success(), "pip install failed");
+                std::fs::write(&ready, "frictionless[json] scipy\n").expect("marker");
+            }
+            venv.join("bin")
+        })
+        .clone()
 }

@@ -11,5 +11,6 @@ mod geography;
 mod helpers;
 mod migrations;
 mod openapi;
+mod opendata;
 mod operations;
 mod orders;

@@ -1,0 +1,761 @@
+//! Statistical disclosure control, without I/O: which cells and totals of
+//! `supply_stats` may be published, and how coarse each published cell's
+//! microdata must be.
+//!
+//! The table: cells keyed by month × family × label group × origin class ×
+//! buyer sector category, with totals by month, by family, by label group
+//! and a grand total. A unit is a supplier (farm or distributor) and, on the
+//! other side, a buyer (canteen).
+//!
+//! 1. Primary suppression: every cell and total needs `min_units` distinct
+//!    suppliers and buyers, and no supplier nor buyer above `dominance` % of
+//!    its value.
+//! 2. Secondary suppression: an attacker knows every published number, that
+//!    each suppressed one is ≥ 0, and the table's sums. For every primary
+//!    item and every measure (value, kg, litres, pieces), the values that
+//!    attacker cannot exclude must reach at least `100 − dominance` % above
+//!    and below the truth. Proof is either a partner: another suppressed cell
+//!    of the same month, family and label group holding that share (mass
+//!    moves between the two without changing any total), or a linear
+//!    programme over the whole table (max and min of the item given all
+//!    published equalities). While an item is not proven, the cheapest
+//!    helpful published item is suppressed too, nearest first.
+//! 3. Microdata: rows only for published cells (so they tell nothing about a
+//!    suppressed one), generalised cell by cell until every class of rows
+//!    sharing all published categories has `k` rows and passes the same two
+//!    rules; suppressed when even the cell as one class does not.
+
+use std::collections::HashMap;
+
+use microlp::{ComparisonOp, OptimizationDirection, Problem};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The rules' parameters. The defaults are those of the French statistical
+/// secrecy; lowering them needs an explicit flag, recorded in the release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Distinct suppliers, and distinct buyers, behind every published number.
+    #[schema(minimum = 1, example = 3)]
+    pub min_units: u32,
+    /// No supplier nor buyer may weigh more than this share of a published
+    /// value, in percent.
+    #[schema(minimum = 50, maximum = 99, example = 85)]
+    pub dominance_percent: u32,
+    /// Rows sharing every published category of the microdata.
+    #[schema(minimum = 1, example = 5)]
+    pub k: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            min_units: 3,
+            dominance_percent: 85,
+            k: 5,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Does any parameter protect less than the defaults?
+    pub fn below_defaults(&self) -> bool {
+        let d = Self::default();
+        self.min_units < d.min_units || self.dominance_percent > d.dominance_percent || self.k < d.k
+    }
+
+    /// Checks the ranges; `None` when they make sense.
+    pub fn invalid(&self) -> Option<(&'static str, &'static str)> {
+        if self.min_units < 1 {
+            Some(("thresholds.min_units", "must be at least 1"))
+        } else if !(50..=99).contains(&self.dominance_percent) {
+            Some(("thresholds.dominance_percent", "must be between 50 and 99"))
+        } else if self.k < 1 {
+            Some(("thresholds.k", "must be at least 1"))
+        } else {
+            None
+        }
+    }
+
+    /// How far from the truth a suppressed value must stay open: the share
+    /// the dominance rule leaves to the others (15 % by default).
+    fn protection(&self) -> f64 {
+        f64::from(100 - self.dominance_percent) / 100.0
+    }
+
+    /// Do these contributions pass the frequency and dominance rules?
+    pub fn passes(&self, units: &Contributions) -> bool {
+        let dominated = |top: i64| {
+            top as i128 * 100 > units.value_cents as i128 * self.dominance_percent as i128
+        };
+        units.suppliers >= i64::from(self.min_units)
+            && units.buyers >= i64::from(self.min_units)
+            && !dominated(units.top_supplier_cents)
+            && !dominated(units.top_buyer_cents)
+    }
+}
+
+/// Who is behind a number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contributions {
+    pub value_cents: i64,
+    pub suppliers: i64,
+    pub buyers: i64,
+    /// The largest supplier's part of the value.
+    pub top_supplier_cents: i64,
+    pub top_buyer_cents: i64,
+}
+
+/// A row of `supply_stats`: a cell or one of the totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Cell,
+    Month,
+    Family,
+    LabelGroup,
+    Total,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cell => "cell",
+            Self::Month => "month",
+            Self::Family => "family",
+            Self::LabelGroup => "label_group",
+            Self::Total => "total",
+        }
+    }
+
+    /// The block dimension a total sums along, for the totals that have one.
+    fn dimension(self) -> Option<usize> {
+        match self {
+            Self::Month => Some(0),
+            Self::Family => Some(1),
+            Self::LabelGroup => Some(2),
+            Self::Cell | Self::Total => None,
+        }
+    }
+}
+
+/// The categories of a row; empty where a total sums over them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    pub month: String,
+    pub family: String,
+    pub label_group: String,
+    pub origin_class: String,
+    pub sector_category: String,
+}
+
+impl Key {
+    /// Month, family and label group: cells of one block can trade value
+    /// without changing any published total.
+    fn block(&self) -> [&str; 3] {
+        [&self.month, &self.family, &self.label_group]
+    }
+}
+
+/// Value (cents), then quantities in kg, litres and pieces.
+pub const MEASURES: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Published,
+    /// Fails a rule itself.
+    Primary,
+    /// Hidden to protect a primary one.
+    Secondary,
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub level: Level,
+    pub key: Key,
+    pub units: Contributions,
+    /// The value and quantities as the attacker's arithmetic sees them.
+    pub measures: [f64; MEASURES],
+    /// Quantities as published: kg, litres, pieces.
+    pub quantities: [rust_decimal::Decimal; 3],
+    pub status: Status,
+}
+
+impl Item {
+    fn suppressed(&self) -> bool {
+        self.status != Status::Published
+    }
+}
+
+/// What the protection did, for the release's metadata.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SuppressionCounts {
+    pub cells: usize,
+    pub cells_primary: usize,
+    pub cells_secondary: usize,
+    pub totals: usize,
+    pub totals_primary: usize,
+    pub totals_secondary: usize,
+}
+
+/// The table with its sums, ready to be protected.
+pub struct Table {
+    pub items: Vec<Item>,
+    thresholds: Thresholds,
+    /// For each total, the cells it sums.
+    members: HashMap<usize, Vec<usize>>,
+    /// For each cell, the totals containing it.
+    totals_of: HashMap<usize, Vec<usize>>,
+}
+
+impl Table {
+    /// Builds the table's structure from its rows (cells and totals in any
+    /// order) and applies the primary rules.
+    pub fn new(mut items: Vec<Item>, thresholds: Thresholds) -> Self {
+        items.sort_by(|a, b| (a.level, &a.key).cmp(&(b.level, &b.key)));
+        let index: HashMap<(Level, Key), usize> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| ((item.level, item.key.clone()), i))
+            .collect();
+        let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut totals_of: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            if item.level != Level::Cell {
+                continue;
+            }
+            let k = &item.key;
+            let totals = [
+                (
+                    Level::Month,
+                    Key {
+                        month: k.month.clone(),
+                        ..Key::default()
+                    },
+                ),
+                (
+                    Level::Family,
+                    Key {
+                        family: k.family.clone(),
+                        ..Key::default()
+                    },
+                ),
+                (
+                    Level::LabelGroup,
+                    Key {
+                        label_group: k.label_group.clone(),
+                        ..Key::default()
+                    },
+                ),
+                (Level::Total, Key::default()),
+            ];
+            for total in totals {
+                if let Some(&t) = index.get(&total) {
+                    members.entry(t).or_default().push(i);
+                    totals_of.entry(i).or_default().push(t);
+                }
+            }
+        }
+        for item in &mut items {
+            item.status = if thresholds.passes(&item.units) {
+                Status::Published
+            } else {
+                Status::Primary
+            };
+        }
+        Self {
+            items,
+            thresholds,
+            members,
+            totals_of,
+        }
+    }
+
+    /// Secondary suppression until every primary item is proven protected.
+    pub fn protect(&mut self) {
+        let primaries: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].status == Status::Primary)
+            .collect();
+        // Suppressing more only widens what the attacker cannot exclude, so an
+        // item proven once stays proven while the next ones are handled.
+        for x in primaries {
+            while let Some(measure) = self.exposed_measure(x) {
+                match self.next_suppression(x, measure) {
+                    Some(c) => self.items[c].status = Status::Secondary,
+                    None => break,
+                }
+            }
+        }
+    }
+
+    pub fn counts(&self) -> SuppressionCounts {
+        let mut counts = SuppressionCounts::default();
+        for item in &self.items {
+            let cell = item.level == Level::Cell;
+            match (cell, item.status) {
+                (_, Status::Published) => {}
+                (true, Status::Primary) => counts.cells_primary += 1,
+                (true, Status::Secondary) => counts.cells_secondary += 1,
+                (false, Status::Primary) => counts.totals_primary += 1,
+                (false, Status::Secondary) => counts.totals_secondary += 1,
+            }
+            if cell {
+                counts.cells += 1;
+            } else {
+                counts.totals += 1;
+            }
+        }
+        counts
+    }
+
+    /// The first measure of `x` an attacker could pin down, if any.
+    fn exposed_measure(&self, x: usize) -> Option<usize> {
+        let p = self.thresholds.protection();
+        (0..MEASURES).find(|&m| {
+            let truth = self.items[x].measures[m];
+            if truth <= 0.0 || self.has_partner(x, m) {
+                return false;
+            }
+            let (low, high) = self.bounds(x, m);
+            // Half a cent (or a thousandth of a unit) of slack for rounding.
+            high < truth * (1.0 + p) - 0.5 || low > truth * (1.0 - p) + 0.5
+        })
+    }
+
+    /// A suppressed cell of the same block holding enough of measure `m`:
+    /// moving mass between it and `x` keeps every total, so `x` may be
+    /// anywhere from 0 to its value plus the partner's.
+    fn has_partner(&self, x: usize, m: usize) -> bool {
+        let item = &self.items[x];
+        if item.level != Level::Cell {
+            return false;
+        }
+        let needed = item.measures[m] * self.thresholds.protection();
+        self.items.iter().enumerate().any(|(i, other)| {
+            i != x
+                && other.level == Level::Cell
+                && other.suppressed()
+                && other.key.block() == item.key.block()
+                && other.measures[m] >= needed
+        })
+    }
+
+    /// The least and greatest values of measure `m` of item `x` consistent
+    /// with every published number and with values ≥ 0.
+    fn bounds(&self, x: usize, m: usize) -> (f64, f64) {
+        let hidden: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].level == Level::Cell && self.items[i].suppressed())
+            .collect();
+        let (target, constant): (Vec<usize>, f64) = match self.items[x].level {
+            Level::Cell => (vec![x], 0.0),
+            _ => {
+                let cells = self.members.get(&x).map(Vec::as_slice).unwrap_or_default();
+                let shown = cells
+                    .iter()
+                    .filter(|&&c| !self.items[c].suppressed())
+                    .map(|&c| self.items[c].measures[m])
+                    .sum();
+                (
+                    cells
+                        .iter()
+                        .copied()
+                        .filter(|&c| self.items[c].suppressed())
+                        .collect(),
+                    shown,
+                )
+            }
+        };
+        let solve = |direction| {
+            let mut problem = Problem::new(direction);
+            let vars: HashMap<usize, microlp::Variable> = hidden
+                .iter()
+                .map(|&c| {
+                    let weight = if target.contains(&c) { 1.0 } else { 0.0 };
+                    (c, problem.add_var(weight, (0.0, f64::INFINITY)))
+                })
+                .collect();
+            for (&total, cells) in &self.members {
+                if self.items[total].suppressed() {
+                    continue;
+                }
+                let mut rest = self.items[total].measures[m];
+                let mut terms = Vec::new();
+                for &c in cells {
+                    match vars.get(&c) {
+                        Some(&v) => terms.push((v, 1.0)),
+                        None => rest -= self.items[c].measures[m],
+                    }
+                }
+                if !terms.is_empty() {
+                    problem.add_constraint(terms.as_slice(), ComparisonOp::Eq, rest);
+                }
+            }
+            // The solver may panic on a degenerate programme: count that as
+            // "not proven", which only suppresses more.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| problem.solve()))
+                .map_err(|_| ())
+                .and_then(|r| match r {
+                    Ok(microlp::SolveOutcome::Solution(solution)) => Ok(solution.objective()),
+                    Err(microlp::Error::Unbounded) => Ok(f64::INFINITY),
+                    Ok(microlp::SolveOutcome::Interrupted(_)) | Err(_) => Err(()),
+                })
+        };
+        if target.is_empty() {
+            return (constant, constant);
+        }
+        let high = solve(OptimizationDirection::Maximize).unwrap_or(f64::NEG_INFINITY);
+        let low = solve(OptimizationDirection::Minimize).unwrap_or(f64::INFINITY);
+        (constant + low, constant + high)
+    }
+
+    /// The next item to suppress for `x`'s measure `m`: the nearest helpful
+    /// published one, preferring one holding enough of the measure and then
+    /// the smallest value (least information lost).
+    fn next_suppression(&self, x: usize, m: usize) -> Option<usize> {
+        let item = &self.items[x];
+        let needed = item.measures[m] * self.thresholds.protection();
+        let published = |i: &usize| !self.items[*i].suppressed() && *i != x;
+        let all = || (0..self.items.len()).filter(published);
+        let cells = || all().filter(|&i| self.items[i].level == Level::Cell);
+        let shared = |i: usize| {
+            let (a, b) = (self.items[i].key.block(), item.key.block());
+            (0..3).filter(|&d| a[d] == b[d]).count()
+        };
+        let tiers: Vec<Vec<usize>> = match item.level {
+            Level::Cell => vec![
+                cells().filter(|&i| shared(i) == 3).collect(),
+                cells().filter(|&i| shared(i) == 2).collect(),
+                self.totals_of
+                    .get(&x)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(published)
+                    .collect(),
+                cells().filter(|&i| shared(i) == 1).collect(),
+                all().collect(),
+            ],
+            level => {
+                let same_level = all().filter(|&i| self.items[i].level == level).collect();
+                let mine = self.members.get(&x).cloned().unwrap_or_default();
+                vec![
+                    same_level,
+                    self.trading_partners(x, &mine)
+                        .into_iter()
+                        .filter(published)
+                        .collect(),
+                    mine.iter().copied().filter(published).collect(),
+                    all()
+                        .filter(|&i| self.items[i].level == Level::Total)
+                        .collect(),
+                    all().collect(),
+                ]
+            }
+        };
+        tiers.into_iter().find_map(|tier| {
+            let enough = tier
+                .iter()
+                .copied()
+                .filter(|&i| self.items[i].measures[m] >= needed)
+                .min_by_key(|&i| (self.items[i].units.value_cents, i));
+            enough.or_else(|| {
+                tier.iter().copied().max_by(|&a, &b| {
+                    let (va, vb) = (self.items[a].measures[m], self.items[b].measures[m]);
+                    va.total_cmp(&vb).then(b.cmp(&a))
+                })
+            })
+        })
+    }
+
+    /// For a total `x` along one dimension: cells of the other suppressed
+    /// totals of that dimension which agree with a suppressed cell of `x` on
+    /// the two other block dimensions. Hiding one lets value move between
+    /// `x` and that total without changing any other published sum.
+    fn trading_partners(&self, x: usize, mine: &[usize]) -> Vec<usize> {
+        let Some(d) = self.items[x].level.dimension() else {
+            return Vec::new();
+        };
+        let others = |key: &Key| {
+            let b = key.block();
+            [0, 1, 2]
+                .into_iter()
+                .filter(|&i| i != d)
+                .map(|i| b[i].to_owned())
+                .collect::<Vec<_>>()
+        };
+        let wanted: Vec<Vec<String>> = mine
+            .iter()
+            .filter(|&&c| self.items[c].suppressed())
+            .map(|&c| others(&self.items[c].key))
+            .collect();
+        self.members
+            .iter()
+            .filter(|&(&t, _)| t != x && self.items[t].level == self.items[x].level)
+            .filter(|&(&t, _)| self.items[t].suppressed())
+            .flat_map(|(_, cells)| cells.iter().copied())
+            .filter(|&c| wanted.contains(&others(&self.items[c].key)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+}
+
+/// One class of microdata rows at a generalisation level, with who is in it.
+#[derive(Debug, Clone)]
+pub struct MicroClass {
+    pub cell: Key,
+    /// 0: supplier kind and unit kind exact; 1: supplier kind hidden;
+    /// 2: unit kind hidden too (the whole cell is one class).
+    pub level: i16,
+    pub rows: i64,
+    pub units: Contributions,
+}
+
+/// The coarsest generalisation level; past it, rows are suppressed.
+pub const MICRO_LEVELS: i16 = 3;
+
+/// For each published cell, the least generalisation level at which every
+/// class of its rows passes; cells missing from the map keep no rows.
+pub fn microdata_levels(
+    table: &Table,
+    classes: &[MicroClass],
+    thresholds: &Thresholds,
+) -> HashMap<Key, i16> {
+    let published: std::collections::HashSet<&Key> = table
+        .items
+        .iter()
+        .filter(|i| i.level == Level::Cell && i.status == Status::Published)
+        .map(|i| &i.key)
+        .collect();
+    let mut failing: HashMap<(&Key, i16), bool> = HashMap::new();
+    for class in classes {
+        let bad = class.rows < i64::from(thresholds.k) || !thresholds.passes(&class.units);
+        *failing.entry((&class.cell, class.level)).or_default() |= bad;
+    }
+    published
+        .into_iter()
+        .filter_map(|cell| {
+            (0..MICRO_LEVELS)
+                .find(|&level| failing.get(&(cell, level)) == Some(&false))
+                .map(|level| (cell.clone(), level))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(month: &str, family: &str, label: &str, origin: &str, value: i64, units: i64) -> Item {
+        Item {
+            level: Level::Cell,
+            key: Key {
+                month: month.into(),
+                family: family.into(),
+                label_group: label.into(),
+                origin_class: origin.into(),
+                sector_category: "education".into(),
+            },
+            units: Contributions {
+                value_cents: value,
+                suppliers: units,
+                buyers: units,
+                top_supplier_cents: value / units,
+                top_buyer_cents: value / units,
+            },
+            measures: [value as f64, 0.0, 0.0, 0.0],
+            quantities: Default::default(),
+            status: Status::Published,
+        }
+    }
+
+    /// Adds the totals of `cells`, each with many contributors.
+    fn with_totals(cells: Vec<Item>) -> Vec<Item> {
+        let mut sums: HashMap<(Level, Key), i64> = HashMap::new();
+        for c in &cells {
+            let k = &c.key;
+            for key in [
+                (
+                    Level::Month,
+                    Key {
+                        month: k.month.clone(),
+                        ..Key::default()
+                    },
+                ),
+                (
+                    Level::Family,
+                    Key {
+                        family: k.family.clone(),
+                        ..Key::default()
+                    },
+                ),
+                (
+                    Level::LabelGroup,
+                    Key {
+                        label_group: k.label_group.clone(),
+                        ..Key::default()
+                    },
+                ),
+                (Level::Total, Key::default()),
+            ] {
+                *sums.entry(key).or_default() += c.units.value_cents;
+            }
+        }
+        let mut items = cells;
+        for ((level, key), value) in sums {
+            let mut total = cell("", "", "", "", value, 10);
+            total.level = level;
+            total.key = key;
+            items.push(total);
+        }
+        items
+    }
+
+    fn status(table: &Table, month: &str, family: &str, origin: &str) -> Status {
+        table
+            .items
+            .iter()
+            .find(|i| {
+                i.level == Level::Cell
+                    && i.key.month == month
+                    && i.key.family == family
+                    && i.key.origin_class == origin
+            })
+            .map(|i| i.status)
+            .unwrap()
+    }
+
+    #[test]
+    fn primary_rules_on_both_sides() {
+        let t = Thresholds::default();
+        let fine = Contributions {
+            value_cents: 100,
+            suppliers: 3,
+            buyers: 3,
+            top_supplier_cents: 85,
+            top_buyer_cents: 40,
+        };
+        assert!(t.passes(&fine));
+        assert!(!t.passes(&Contributions {
+            suppliers: 2,
+            ..fine
+        }));
+        assert!(!t.passes(&Contributions { buyers: 2, ..fine }));
+        assert!(!t.passes(&Contributions {
+            top_supplier_cents: 86,
+            ..fine
+        }));
+        assert!(!t.passes(&Contributions {
+            top_buyer_cents: 86,
+            ..fine
+        }));
+    }
+
+    #[test]
+    fn a_lone_small_cell_gets_a_partner_in_its_block() {
+        let cells = vec![
+            cell("2026-01", "FRUITS_ET_LEGUMES", "bio", "epci", 10_000, 1),
+            cell("2026-01", "FRUITS_ET_LEGUMES", "bio", "region", 50_000, 4),
+            cell("2026-01", "FRUITS_ET_LEGUMES", "bio", "france", 1_000, 4),
+            cell("2026-01", "FRUITS_ET_LEGUMES", "none", "france", 80_000, 5),
+            cell("2026-02", "FRUITS_ET_LEGUMES", "bio", "region", 60_000, 4),
+        ];
+        let mut table = Table::new(with_totals(cells), Thresholds::default());
+        table.protect();
+        assert_eq!(
+            status(&table, "2026-01", "FRUITS_ET_LEGUMES", "epci"),
+            Status::Primary
+        );
+        // 1,000 is below 15 % of 10,000: the partner is the 50,000 cell.
+        assert_eq!(
+            status(&table, "2026-01", "FRUITS_ET_LEGUMES", "region"),
+            Status::Secondary
+        );
+        assert_eq!(
+            status(&table, "2026-01", "FRUITS_ET_LEGUMES", "france"),
+            Status::Published
+        );
+        assert!(table.exposed_measure(0).is_none());
+    }
+
+    #[test]
+    fn a_cell_alone_in_its_block_is_protected_through_the_totals() {
+        let cells = vec![
+            cell("2026-01", "FRUITS_ET_LEGUMES", "bio", "epci", 10_000, 1),
+            cell("2026-01", "FRUITS_ET_LEGUMES", "none", "france", 30_000, 5),
+            cell("2026-01", "BOULANGERIE", "bio", "france", 20_000, 5),
+            cell("2026-01", "BOULANGERIE", "none", "france", 40_000, 5),
+            cell("2026-02", "FRUITS_ET_LEGUMES", "bio", "epci", 25_000, 5),
+            cell("2026-02", "FRUITS_ET_LEGUMES", "none", "france", 35_000, 5),
+        ];
+        let mut table = Table::new(with_totals(cells), Thresholds::default());
+        table.protect();
+        let primary = table
+            .items
+            .iter()
+            .position(|i| i.status == Status::Primary)
+            .unwrap();
+        let (low, high) = table.bounds(primary, 0);
+        assert!(low <= 8_500.0 && high >= 11_500.0, "[{low}, {high}]");
+        assert!(table.counts().cells_secondary + table.counts().totals_secondary >= 1);
+    }
+
+    #[test]
+    fn a_dominated_total_is_protected_too() {
+        let mut cells = vec![
+            cell("2026-01", "BOISSONS", "none", "france", 5_000, 1),
+            cell("2026-01", "FRUITS_ET_LEGUMES", "none", "france", 30_000, 5),
+            cell("2026-01", "BOULANGERIE", "none", "france", 20_000, 5),
+            cell("2026-02", "BOISSONS", "none", "france", 6_000, 1),
+            cell("2026-02", "FRUITS_ET_LEGUMES", "none", "epci", 35_000, 5),
+            cell("2026-02", "BOULANGERIE", "none", "france", 25_000, 5),
+        ];
+        cells = with_totals(cells);
+        // The drinks' total comes from one supplier.
+        for item in &mut cells {
+            if item.level == Level::Family && item.key.family == "BOISSONS" {
+                item.units.suppliers = 1;
+            }
+        }
+        let mut table = Table::new(cells, Thresholds::default());
+        table.protect();
+        let drinks = table
+            .items
+            .iter()
+            .position(|i| i.level == Level::Family && i.key.family == "BOISSONS")
+            .unwrap();
+        assert_eq!(table.items[drinks].status, Status::Primary);
+        let (low, high) = table.bounds(drinks, 0);
+        assert!(
+            low <= 11_000.0 * 0.85 && high >= 11_000.0 * 1.15,
+            "[{low}, {high}]"
+        );
+    }
+
+    #[test]
+    fn thresholds_below_the_defaults_are_flagged() {
+        assert!(!Thresholds::default().below_defaults());
+        assert!(
+            Thresholds {
+                k: 4,
+                ..Thresholds::default()
+            }
+            .below_defaults()
+        );
+        assert!(
+            Thresholds {
+                dominance_percent: 90,
+                ..Thresholds::default()
+            }
+            .below_defaults()
+        );
+        assert!(
+            !Thresholds {
+                min_units: 5,
+                dominance_percent: 70,
+                k: 10
+            }
+            .below_defaults()
+        );
+    }
+}

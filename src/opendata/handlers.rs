@@ -1,0 +1,404 @@
+//! HTTP handlers: an authority publishes a release; anyone lists releases and
+//! downloads their frozen files, streamed.
+
+use std::time::{Duration, SystemTime};
+
+use actix_web::http::header::{self, HttpDate};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use futures_util::StreamExt;
+use uuid::Uuid;
+
+use super::dto::*;
+use super::package::{self, File};
+use super::queries::{self, ReleaseRow};
+use super::release::{self, Build, end_of_month, last_closed_month, parse_month};
+use crate::AppState;
+use crate::accounts::access;
+use crate::auth::extract::AuthUser;
+use crate::auth::policy::{self, OrgAction};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::http::extract::{Json, Query};
+use crate::http::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+
+const PROBLEM: &str = "application/problem+json";
+/// The longest period of one release, in months.
+const MAX_MONTHS: u32 = 36;
+
+/// Checks a publishing request against today (Paris time).
+fn validate(
+    body: &PublishRelease,
+    today: chrono::NaiveDate,
+) -> ApiResult<(
+    chrono::NaiveDate,
+    chrono::NaiveDate,
+    super::disclosure::Thresholds,
+)> {
+    let mut errors = Vec::new();
+    let month = |field: &str, value: &str, errors: &mut Vec<FieldError>| {
+        let parsed = parse_month(value);
+        if parsed.is_none() {
+            errors.push(FieldError::new(field, "must be a month, YYYY-MM"));
+        }
+        parsed
+    };
+    let from = month("from", &body.from, &mut errors);
+    let to = month("to", &body.to, &mut errors);
+    let last = last_closed_month(today);
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            errors.push(FieldError::new("to", "is before from"));
+        } else if to > last {
+            errors.push(FieldError::new(
+                "to",
+                format!(
+                    "must be a month that is over: {} at the latest",
+                    last.format("%Y-%m")
+                ),
+            ));
+        } else if month_index(to) - month_index(from) >= MAX_MONTHS as i32 {
+            errors.push(FieldError::new(
+                "to",
+                format!("a release covers at most {MAX_MONTHS} months"),
+            ));
+        }
+    }
+    let thresholds = body.thresholds.unwrap_or_default();
+    if let Some((field, message)) = thresholds.invalid() {
+        errors.push(FieldError::new(field, message));
+    } else if thresholds.below_defaults() && !body.allow_below_defaults {
+        errors.push(FieldError::new(
+            "thresholds",
+            "protects less than the defaults (3 units, 85 %, k = 5); set allow_below_defaults to publish anyway",
+        ));
+    }
+    match (from, to, errors.is_empty()) {
+        (Some(from), Some(to), true) => Ok((from, end_of_month(to), thresholds)),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+fn month_index(date: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    date.year() * 12 + date.month() as i32
+}
+
+/// Publish the territory's supply as open data for whole past months: the
+/// release is built, protected by the statistical secrecy, and frozen.
+/// Releases of one EPCI never overlap, so that no two releases can be
+/// subtracted from each other.
+#[utoipa::path(
+    tag = "opendata",
+    operation_id = "publish_release",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The authority")),
+    request_body(content = PublishRelease, example = json!({"from": "2026-01", "to": "2026-06"})),
+    responses(
+        (status = 201, description = "Published", body = Release,
+            headers(("Location" = String, description = "URL of the release"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an owner of a verified authority", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "A release of this EPCI already covers part of the period (`release-overlap`)", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "Invalid period or thresholds, each named", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable, or too many exports at once", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[post("/authorities/{id}/opendata/releases")]
+pub async fn publish_release(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<PublishRelease>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let org = access(&mut conn, id, Some(&user)).await?;
+    policy::authorize(&user, &org, OrgAction::PublishOpenData)?;
+    let epci = crate::egalim::queries::authority_epci(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no authority with this id"))?;
+    let today = crate::orders::queries::today_in_paris(&mut conn).await?;
+    let (from, to, thresholds) = validate(&body, today)?;
+    let _slot = state.exports.try_acquire().map_err(|_| busy())?;
+    let release = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let (overlaps, version) = queries::claim_period(conn, &epci, from, to).await?;
+            if overlaps {
+                return Err(ApiError::ReleaseOverlap(format!(
+                    "a release of EPCI {epci} already covers part of {from} – {to}; \
+                     releases never overlap, so that none can be subtracted from another"
+                )));
+            }
+            let build = Build {
+                id: Uuid::now_v7(),
+                epci: &epci,
+                version,
+                from,
+                to,
+                created_at: chrono::Utc::now(),
+                published_by: Some(user.id),
+                thresholds,
+            };
+            release::build(conn, build).await
+        })
+        .await?;
+    let (row, name) = queries::release(&mut conn, release.id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("the release just written is missing"))
+        })?;
+    let body = Release::new(row, name, release::summary(&release)?);
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/opendata/releases/{}", body.id),
+        ))
+        .json(body))
+}
+
+fn busy() -> ApiError {
+    ApiError::Unavailable("too many exports are running; retry shortly".into())
+}
+
+/// The published releases, newest first. Public.
+#[utoipa::path(
+    tag = "opendata",
+    operation_id = "list_releases",
+    params(ReleasesQuery),
+    responses(
+        (status = 200, description = "Releases, newest first", body = Vec<Release>),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/opendata/releases")]
+pub async fn list_releases(
+    state: web::Data<AppState>,
+    Query(query): Query<ReleasesQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    if let Some(epci) = &query.epci
+        && !(epci.len() == 9 && epci.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ApiError::invalid_parameter(
+            "epci",
+            "must be a SIREN, 9 digits",
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    let rows = queries::releases(&mut conn, query.epci.as_deref(), i64::from(limit)).await?;
+    let releases = rows
+        .into_iter()
+        .map(|(row, name)| {
+            let summary = release::summary(&row)?;
+            Ok(Release::new(row, name, summary))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(releases))
+}
+
+async fn find(state: &AppState, id: Uuid) -> ApiResult<(ReleaseRow, String)> {
+    let mut conn = state.pool.get().await?;
+    queries::release(&mut conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no release with this id"))
+}
+
+/// One release's metadata. Public.
+#[utoipa::path(
+    tag = "opendata",
+    operation_id = "get_release",
+    params(("id" = Uuid, Path, description = "The release")),
+    responses(
+        (status = 200, description = "The release", body = Release),
+        (status = 404, description = "No such release", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/opendata/releases/{id}")]
+pub async fn get_release(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let (row, name) = find(&state, id.into_inner()).await?;
+    let summary = release::summary(&row)?;
+    Ok(HttpResponse::Ok().json(Release::new(row, name, summary)))
+}
+
+/// Validators of a frozen file: its bytes change only with the release or
+/// with the service's version (the encoding).
+fn validators(release: &ReleaseRow, file: &str) -> (String, HttpDate) {
+    let etag = format!("\"{}-{file}-{}\"", release.id, env!("CARGO_PKG_VERSION"));
+    let seconds = u64::try_from(release.created_at.timestamp()).unwrap_or(0);
+    (
+        etag,
+        HttpDate::from(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)),
+    )
+}
+
+/// Does the client already hold these bytes?
+fn fresh(req: &HttpRequest, etag: &str, modified: HttpDate) -> bool {
+    if let Some(tags) = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return tags.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)
+        });
+    }
+    req.headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<HttpDate>().ok())
+        .is_some_and(|since| SystemTime::from(since) >= SystemTime::from(modified))
+}
+
+fn frozen(etag: &str, modified: HttpDate) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header((header::ETAG, etag.to_owned()))
+        .insert_header((header::LAST_MODIFIED, modified))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+    builder
+}
+
+fn not_modified(etag: &str, modified: HttpDate) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, etag.to_owned()))
+        .insert_header((header::LAST_MODIFIED, modified))
+        .finish()
+}
+
+/// The release's `datapackage.json` (Frictionless Data Package): resources,
+/// their Table Schemas, licence, producer, period and the disclosure
+/// control applied. Public.
+#[utoipa::path(
+    tag = "opendata",
+    operation_id = "get_datapackage",
+    params(("id" = Uuid, Path, description = "The release")),
+    responses(
+        (status = 200, description = "The data package descriptor",
+            body = Object, content_type = "application/json",
+            headers(("ETag" = String), ("Last-Modified" = String))),
+        (status = 304, description = "Not modified (If-None-Match or If-Modified-Since)"),
+        (status = 404, description = "No such release", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/opendata/releases/{id}/datapackage.json")]
+pub async fn get_datapackage(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let (row, name) = find(&state, id.into_inner()).await?;
+    let (etag, modified) = validators(&row, "datapackage.json");
+    if fresh(&req, &etag, modified) {
+        return Ok(not_modified(&etag, modified));
+    }
+    let body = serde_json::to_vec_pretty(&package::datapackage(&row, &name))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(frozen(&etag, modified)
+        .content_type("application/json")
+        .body(body))
+}
+
+/// A resource of the release, as CSV or JSON, streamed page by page with
+/// the same bytes on every download. Public.
+#[utoipa::path(
+    tag = "opendata",
+    operation_id = "get_release_file",
+    params(
+        ("id" = Uuid, Path, description = "The release"),
+        ("file" = String, Path, description = "supply_stats.csv, supply_stats.json, transactions.csv or transactions.json",
+            example = "transactions.csv"),
+    ),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/csv", example = "month,sector_category,buyer_territory,supplier_kind,origin_class,family,label_group,unit_kind,quantity,value_ht_eur\n2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,12.5,38\n"),
+            (Object = "application/json")),
+            headers(("ETag" = String), ("Last-Modified" = String))),
+        (status = 304, description = "Not modified (If-None-Match or If-Modified-Since)"),
+        (status = 404, description = "No such release or file", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable, or too many downloads at once", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/opendata/releases/{id}/{file}")]
+pub async fn get_release_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, name) = path.into_inner();
+    let file = File::from_name(&name).ok_or_else(|| {
+        ApiError::not_found("no such file; a release has supply_stats.csv, supply_stats.json, transactions.csv and transactions.json")
+    })?;
+    let (row, _) = find(&state, id).await?;
+    let (etag, modified) = validators(&row, file.name());
+    if fresh(&req, &etag, modified) {
+        return Ok(not_modified(&etag, modified));
+    }
+    // The slot is held by the body until the last byte is sent.
+    let slot = state
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy())?;
+    let pool = state.pool.clone();
+    enum Step {
+        Head,
+        Rows { after: i64, first: bool },
+        Done,
+    }
+    let body = futures_util::stream::unfold(Step::Head, move |step| {
+        let pool = pool.clone();
+        async move {
+            match step {
+                Step::Head => Some((Ok(Bytes::from(file.head())), Step::Rows { after: 0, first: true })),
+                Step::Rows { after, first } => {
+                    let page = async {
+                        let mut conn = pool.get().await?;
+                        conn.transaction::<_, ApiError, _>(async |conn| {
+                            conn.batch_execute("SET LOCAL statement_timeout = '30s'").await?;
+                            Ok(file.page(conn, id, after, first).await?)
+                        })
+                        .await
+                    };
+                    match page.await {
+                        Ok(Some((bytes, last))) => {
+                            Some((Ok(Bytes::from(bytes)), Step::Rows { after: last, first: false }))
+                        }
+                        Ok(None) => Some((Ok(Bytes::from_static(file.tail())), Step::Done)),
+                        Err(error) => {
+                            tracing::error!(%error, release = %id, file = file.name(), "download interrupted");
+                            Some((Err(error), Step::Done))
+                        }
+                    }
+                }
+                Step::Done => None,
+            }
+        }
+    })
+    .map(move |chunk| {
+        let _held = &slot;
+        chunk
+    });
+    Ok(frozen(&etag, modified)
+        .content_type(file.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", file.name()),
+        ))
+        .streaming(body))
+}

@@ -1,0 +1,29 @@
+//! Open data: the territory's supply published as an anonymised Frictionless
+//! data package (supply statistics and microdata), under statistical secrecy
+//! on both the suppliers' and the buyers' side. See `disclosure.rs` for the
+//! method and `docs/opendata.md` for what a reader of the data gets.
+
+pub mod disclosure;
+pub mod dto;
+pub mod export;
+mod handlers;
+pub mod package;
+pub mod queries;
+pub mod release;
+
+use std::sync::Arc;
+
+/// Slots for open data builds and downloads (each holds a connection).
+pub type ExportSlots = Arc<tokio::sync::Semaphore>;
+
+pub fn export_slots(count: usize) -> ExportSlots {
+    Arc::new(tokio::sync::Semaphore::new(count))
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(handlers::publish_release)
+        .service(handlers::list_releases)
+        .service(handlers::get_release)
+        .service(handlers::get_datapackage)
+        .service(handlers::get_release_file);
+}

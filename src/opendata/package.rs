@@ -1,0 +1,521 @@
+//! The data package: `datapackage.json` (Frictionless Data Package with a
+//! Table Schema per resource) and the resources' bytes, CSV or JSON, page by
+//! page so that no file is ever held whole in memory.
+
+use chrono::SecondsFormat;
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::queries::{self, ReleaseRow, SupplyStatRow, TransactionRow};
+use crate::codes::ProductFamily;
+
+pub const LABEL_GROUPS: [&str; 4] = ["bio", "siqo", "other", "none"];
+pub const ORIGIN_CLASSES: [&str; 5] = ["epci", "departement", "region", "france", "europe"];
+pub const SECTOR_CATEGORIES: [&str; 6] = [
+    "administration",
+    "entreprise",
+    "education",
+    "sante",
+    "social",
+    "loisir",
+];
+pub const LEVELS: [&str; 5] = ["cell", "month", "family", "label_group", "total"];
+/// Rows fetched and encoded at a time while streaming.
+pub const PAGE_ROWS: i64 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    SupplyStats,
+    Transactions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+/// One downloadable file of a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct File {
+    pub resource: Resource,
+    pub format: Format,
+}
+
+impl File {
+    pub const ALL: [File; 4] = [
+        File {
+            resource: Resource::SupplyStats,
+            format: Format::Csv,
+        },
+        File {
+            resource: Resource::SupplyStats,
+            format: Format::Json,
+        },
+        File {
+            resource: Resource::Transactions,
+            format: Format::Csv,
+        },
+        File {
+            resource: Resource::Transactions,
+            format: Format::Json,
+        },
+    ];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match (self.resource, self.format) {
+            (Resource::SupplyStats, Format::Csv) => "supply_stats.csv",
+            (Resource::SupplyStats, Format::Json) => "supply_stats.json",
+            (Resource::Transactions, Format::Csv) => "transactions.csv",
+            (Resource::Transactions, Format::Json) => "transactions.json",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self.format {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// What comes before the rows: the CSV header, or the JSON array's start.
+    pub fn head(self) -> Vec<u8> {
+        match self.format {
+            Format::Csv => {
+                let mut line = self.columns().join(",");
+                line.push('\n');
+                line.into_bytes()
+            }
+            Format::Json => b"[".to_vec(),
+        }
+    }
+
+    pub fn tail(self) -> &'static [u8] {
+        match self.format {
+            Format::Csv => b"",
+            Format::Json => b"]\n",
+        }
+    }
+
+    fn columns(self) -> Vec<&'static str> {
+        fields(self.resource).iter().map(|f| f.name).collect()
+    }
+
+    /// The next page of rows after `after`, encoded; the last seq read, or
+    /// `None` once the rows are exhausted. `first` says no row came before.
+    pub async fn page(
+        self,
+        conn: &mut AsyncPgConnection,
+        release: Uuid,
+        after: i64,
+        first: bool,
+    ) -> QueryResult<Option<(Vec<u8>, i64)>> {
+        let cells: Vec<(i64, Vec<Cell>)> = match self.resource {
+            Resource::SupplyStats => queries::supply_stats_page(conn, release, after, PAGE_ROWS)
+                .await?
+                .into_iter()
+                .map(|r| (i64::from(r.seq), supply_stat_cells(r)))
+                .collect(),
+            Resource::Transactions => queries::transactions_page(conn, release, after, PAGE_ROWS)
+                .await?
+                .into_iter()
+                .map(|r| (r.seq, transaction_cells(r)))
+                .collect(),
+        };
+        let Some(last) = cells.last().map(|(seq, _)| *seq) else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(cells.len() * 96);
+        let columns = self.columns();
+        for (i, (_, row)) in cells.into_iter().enumerate() {
+            match self.format {
+                Format::Csv => write_csv_row(&mut out, &row),
+                Format::Json => {
+                    if !(first && i == 0) {
+                        out.push(b',');
+                    }
+                    out.push(b'\n');
+                    write_json_row(&mut out, &columns, &row);
+                }
+            }
+        }
+        Ok(Some((out, last)))
+    }
+}
+
+/// A value of the package: every text cell is one of our codes (no free
+/// text), so no quoting nor formula defusing is ever needed.
+enum Cell {
+    Text(String),
+    Number(String),
+    Empty,
+}
+
+fn text(value: Option<String>) -> Cell {
+    value
+        .filter(|v| !v.is_empty())
+        .map_or(Cell::Empty, Cell::Text)
+}
+
+fn number(value: Option<impl ToString>) -> Cell {
+    value.map_or(Cell::Empty, |v| Cell::Number(v.to_string()))
+}
+
+/// Cents as euros with two decimals.
+pub fn euros(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell> {
+    vec![
+        Cell::Text(r.level),
+        text(r.month),
+        text(r.family),
+        text(r.label_group),
+        text(r.origin_class),
+        text(r.sector_category),
+        number(r.value_ht_cents.map(euros)),
+        number(r.quantity_kg),
+        number(r.quantity_l),
+        number(r.quantity_pieces),
+        number(r.suppliers),
+        number(r.buyers),
+        Cell::Text(r.status),
+    ]
+}
+
+fn transaction_cells(r: TransactionRow) -> Vec<Cell> {
+    vec![
+        Cell::Text(r.month),
+        Cell::Text(r.sector_category),
+        Cell::Text(r.buyer_territory),
+        Cell::Text(r.supplier_kind),
+        Cell::Text(r.origin_class),
+        Cell::Text(r.family),
+        Cell::Text(r.label_group),
+        Cell::Text(r.unit_kind),
+        number(r.quantity),
+        Cell::Number(r.value_ht_eur.to_string()),
+    ]
+}
+
+fn write_csv_row(out: &mut Vec<u8>, row: &[Cell]) {
+    for (i, cell) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match cell {
+            Cell::Text(v) | Cell::Number(v) => out.extend_from_slice(v.as_bytes()),
+            Cell::Empty => {}
+        }
+    }
+    out.push(b'\n');
+}
+
+fn write_json_row(out: &mut Vec<u8>, columns: &[&str], row: &[Cell]) {
+    out.push(b'{');
+    for (i, (name, cell)) in columns.iter().zip(row).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        match cell {
+            Cell::Text(v) => {
+                out.push(b'"');
+                out.extend_from_slice(v.as_bytes());
+                out.push(b'"');
+            }
+            Cell::Number(v) => out.extend_from_slice(v.as_bytes()),
+            Cell::Empty => out.extend_from_slice(b"null"),
+        }
+    }
+    out.push(b'}');
+}
+
+/// A field of a resource's Table Schema.
+struct Field {
+    name: &'static str,
+    schema: fn(&ReleaseRow) -> Value,
+}
+
+fn enumeration(values: &[&str], required: bool, description: &str) -> Value {
+    json!({"type": "string", "description": description,
+           "constraints": {"required": required, "enum": values}})
+}
+
+fn fields(resource: Resource) -> &'static [Field] {
+    match resource {
+        Resource::SupplyStats => &SUPPLY_STATS_FIELDS,
+        Resource::Transactions => &TRANSACTIONS_FIELDS,
+    }
+}
+
+fn families() -> Vec<&'static str> {
+    ProductFamily::ALL.iter().map(|f| f.as_str()).collect()
+}
+
+fn min_units(release: &ReleaseRow) -> u64 {
+    release.disclosure["thresholds"]["min_units"]
+        .as_u64()
+        .unwrap_or(3)
+}
+
+const SUPPLY_STATS_FIELDS: [Field; 13] = [
+    Field {
+        name: "level",
+        schema: |_| {
+            enumeration(
+                &LEVELS,
+                true,
+                "What the row counts: a cell, the total of a month, of a product family, of a label group, or the grand total",
+            )
+        },
+    },
+    Field {
+        name: "month",
+        schema: |_| {
+            json!({"type": "yearmonth", "format": "default",
+        "description": "Month of delivery (cells and month totals)"})
+        },
+    },
+    Field {
+        name: "family",
+        schema: |_| {
+            enumeration(
+                &families(),
+                false,
+                "Product family, as ma-cantine codes it (cells and family totals)",
+            )
+        },
+    },
+    Field {
+        name: "label_group",
+        schema: |_| {
+            enumeration(
+                &LABEL_GROUPS,
+                false,
+                "EGalim category, each line counted once: bio, siqo (Label Rouge, AOC/AOP, IGP, STG), other EGalim labels and externalities, none",
+            )
+        },
+    },
+    Field {
+        name: "origin_class",
+        schema: |_| {
+            enumeration(
+                &ORIGIN_CLASSES,
+                false,
+                "Where the producing farm is, from the territory: in the EPCI, its département, its region, elsewhere in France, Europe",
+            )
+        },
+    },
+    Field {
+        name: "sector_category",
+        schema: |_| {
+            enumeration(
+                &SECTOR_CATEGORIES,
+                false,
+                "Category of the buying canteen's main sector (ma-cantine's grouping; loisir includes autres)",
+            )
+        },
+    },
+    Field {
+        name: "value_ht",
+        schema: |_| {
+            json!({"type": "number", "description":
+        "Value of the delivered lines, excluding VAT, in euros; empty when suppressed", "constraints": {"minimum": 0}})
+        },
+    },
+    Field {
+        name: "quantity_kg",
+        schema: |_| {
+            json!({"type": "number", "description":
+        "Delivered quantity sold by weight, in kg; empty when suppressed", "constraints": {"minimum": 0}})
+        },
+    },
+    Field {
+        name: "quantity_l",
+        schema: |_| {
+            json!({"type": "number", "description":
+        "Delivered quantity sold by volume, in litres; empty when suppressed", "constraints": {"minimum": 0}})
+        },
+    },
+    Field {
+        name: "quantity_pieces",
+        schema: |_| {
+            json!({"type": "number", "description":
+        "Delivered quantity sold by the piece; empty when suppressed", "constraints": {"minimum": 0}})
+        },
+    },
+    Field {
+        name: "suppliers",
+        schema: |r| {
+            json!({"type": "integer", "description":
+        "Distinct suppliers (farms and distributors); empty when suppressed", "constraints": {"minimum": min_units(r)}})
+        },
+    },
+    Field {
+        name: "buyers",
+        schema: |r| {
+            json!({"type": "integer", "description":
+        "Distinct buying canteens; empty when suppressed", "constraints": {"minimum": min_units(r)}})
+        },
+    },
+    Field {
+        name: "status",
+        schema: |_| {
+            enumeration(
+                &["published", "suppressed"],
+                true,
+                "suppressed: hidden by the statistical secrecy (too few units, one dominant unit, or to protect another hidden number); never zero",
+            )
+        },
+    },
+];
+
+const TRANSACTIONS_FIELDS: [Field; 10] = [
+    Field {
+        name: "month",
+        schema: |_| {
+            json!({"type": "yearmonth", "format": "default",
+        "description": "Month of delivery", "constraints": {"required": true}})
+        },
+    },
+    Field {
+        name: "sector_category",
+        schema: |_| {
+            enumeration(
+                &SECTOR_CATEGORIES,
+                true,
+                "Category of the buying canteen's main sector",
+            )
+        },
+    },
+    Field {
+        name: "buyer_territory",
+        schema: |_| {
+            json!({"type": "string", "description":
+        "EPCI (SIREN) of the buying canteen, or its département code where coarsened",
+        "constraints": {"required": true, "pattern": "^([0-9]{9}|[0-9]{2}|2A|2B|97[0-9])$"}})
+        },
+    },
+    Field {
+        name: "supplier_kind",
+        schema: |_| {
+            enumeration(
+                &["farm", "distributor", "*"],
+                true,
+                "farm or distributor; * where generalised",
+            )
+        },
+    },
+    Field {
+        name: "origin_class",
+        schema: |_| {
+            enumeration(
+                &ORIGIN_CLASSES,
+                true,
+                "Where the producing farm is, from the territory",
+            )
+        },
+    },
+    Field {
+        name: "family",
+        schema: |_| enumeration(&families(), true, "Product family (ma-cantine codes)"),
+    },
+    Field {
+        name: "label_group",
+        schema: |_| enumeration(&LABEL_GROUPS, true, "EGalim category"),
+    },
+    Field {
+        name: "unit_kind",
+        schema: |_| {
+            enumeration(
+                &["kg", "l", "piece", "*"],
+                true,
+                "kg, l or piece; * where generalised (the quantity is then empty)",
+            )
+        },
+    },
+    Field {
+        name: "quantity",
+        schema: |_| {
+            json!({"type": "number", "description":
+        "Delivered quantity in unit_kind, rounded to 0.1", "constraints": {"minimum": 0}})
+        },
+    },
+    Field {
+        name: "value_ht_eur",
+        schema: |_| {
+            json!({"type": "integer", "description":
+        "Value excluding VAT, rounded to the euro", "constraints": {"required": true, "minimum": 0}})
+        },
+    },
+];
+
+fn table_schema(resource: Resource, release: &ReleaseRow) -> Value {
+    let fields: Vec<Value> = fields(resource)
+        .iter()
+        .map(|f| {
+            let mut schema = (f.schema)(release);
+            schema["name"] = json!(f.name);
+            schema
+        })
+        .collect();
+    json!({"fields": fields, "missingValues": [""]})
+}
+
+/// `datapackage.json` of a release. Resource paths are relative, so the
+/// package works as downloaded and as served.
+pub fn datapackage(release: &ReleaseRow, epci_name: &str) -> Value {
+    let period = format!(
+        "{} – {}",
+        release.period_from.format("%Y-%m"),
+        release.period_to.format("%Y-%m")
+    );
+    let resource = |name: &str, file: File, title: &str, description: &str| {
+        let (format, mediatype) = match file.format {
+            Format::Csv => ("csv", "text/csv"),
+            Format::Json => ("json", "application/json"),
+        };
+        let mut value = json!({
+            "name": name, "type": "table", "path": file.name(), "title": title, "description": description,
+            "format": format, "mediatype": mediatype, "encoding": "utf-8",
+            "schema": table_schema(file.resource, release),
+        });
+        if file.format == Format::Csv {
+            value["dialect"] = json!({"delimiter": ",", "quoteChar": "\"", "header": true});
+        }
+        value
+    };
+    const STATS: &str = "Delivered supply by month, product family, label group, origin and buyer sector, with totals; numbers failing the statistical secrecy are empty with status suppressed";
+    const MICRO: &str = "One row per delivered line of a published cell: no identifier, no name, no exact date or place; rows generalised (*) or left out to keep every class of rows anonymous";
+    json!({
+        "name": format!("sesame-supply-{}-{}-{}", release.epci_siren,
+            release.period_from.format("%Y%m"), release.period_to.format("%Y%m")),
+        "title": format!("Approvisionnement de la restauration collective — {epci_name}, {period}"),
+        "description": format!("What the canteens of {epci_name} received through Sésame over {period}: supply statistics and anonymised transactions, under statistical secrecy on both the suppliers' and the buyers' side."),
+        "version": format!("{}.0.0", release.version),
+        "created": release.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "licenses": [{"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence 2.0",
+                      "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}],
+        "contributors": [{"title": epci_name, "role": "publisher",
+                          "organization": format!("EPCI {}", release.epci_siren)}],
+        "keywords": ["EGalim", "restauration collective", "circuits courts", "approvisionnement"],
+        "period": {"from": release.period_from.to_string(), "to": release.period_to.to_string()},
+        "disclosure_control": release.disclosure,
+        "resources": [
+            resource("supply_stats", File::ALL[0], "Supply statistics", STATS),
+            resource("supply_stats_json", File::ALL[1], "Supply statistics (JSON)", STATS),
+            resource("transactions", File::ALL[2], "Anonymised transactions", MICRO),
+            resource("transactions_json", File::ALL[3], "Anonymised transactions (JSON)", MICRO),
+        ],
+    })
+}

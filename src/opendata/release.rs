@@ -1,0 +1,181 @@
+//! Building a release: stage the period's lines, protect the table, write
+//! the frozen rows. Publishing and `sesame export` share it.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::disclosure::{self, Status, SuppressionCounts, Table, Thresholds};
+use super::queries::{self, ReleaseRow, SupplyStatRow};
+use crate::error::{ApiError, ApiResult};
+
+/// The quasi-identifiers of the microdata, as k is measured on them.
+pub const QUASI_IDENTIFIERS: [&str; 6] = [
+    "month",
+    "sector_category",
+    "buyer_territory",
+    "supplier_kind",
+    "origin_class",
+    "family",
+];
+
+/// What disclosure control was applied and what it did, in the release's
+/// metadata and its `datapackage.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Disclosure {
+    pub thresholds: Thresholds,
+    /// True when a threshold protects less than the defaults (3 units, 85 %,
+    /// k = 5); only possible with `allow_below_defaults`.
+    pub below_defaults: bool,
+    /// How far (in % of the truth) every suppressed value stays open to an
+    /// attacker combining everything published.
+    pub protection_percent: u32,
+    pub supply_stats: SuppressionCounts,
+    /// Delivered lines in the period.
+    pub lines: usize,
+    pub transactions_published: usize,
+    /// Share of lines left out of the microdata, in percent (0.1).
+    pub transactions_suppressed_percent: f64,
+    /// Smallest class of microdata rows over the quasi-identifiers; null
+    /// without rows.
+    pub k: Option<i64>,
+    pub quasi_identifiers: Vec<String>,
+    pub method: String,
+}
+
+const METHOD: &str = "Primary suppression of every cell and total with fewer than min_units suppliers or buyers, \
+or with one supplier or buyer above dominance_percent of its value; secondary suppression until a linear \
+programme over all published cells and totals leaves every suppressed value open by protection_percent above \
+and below; microdata only for published cells, supplier kind then unit kind generalised (*) per cell until every \
+class of identical categories has k rows and passes both rules, else left out; values rounded to the euro.";
+
+/// Parses `YYYY-MM` into the first day of that month.
+pub fn parse_month(value: &str) -> Option<NaiveDate> {
+    let (year, month) = value.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+}
+
+/// The last day of `first`'s month.
+pub fn end_of_month(first: NaiveDate) -> NaiveDate {
+    first
+        .checked_add_months(Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .unwrap_or(first)
+}
+
+/// The first day of the month before `today`'s: the last month a release
+/// may cover (a month is published once, after it ended).
+pub fn last_closed_month(today: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+        .and_then(|first| first.checked_sub_months(Months::new(1)))
+        .unwrap_or(today)
+}
+
+/// What a build needs.
+pub struct Build<'a> {
+    pub id: Uuid,
+    pub epci: &'a str,
+    pub version: i32,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub published_by: Option<Uuid>,
+    pub thresholds: Thresholds,
+}
+
+/// Builds the release inside the caller's transaction and returns its row.
+pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<ReleaseRow> {
+    let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
+    let items = queries::items(conn).await?;
+    let thresholds = build.thresholds;
+    // Seconds of arithmetic on a large territory: off the async workers.
+    let table = tokio::task::spawn_blocking(move || {
+        let mut table = Table::new(items, thresholds);
+        table.protect();
+        table
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let classes = queries::micro_classes(conn).await?;
+    let mut levels: Vec<_> = disclosure::microdata_levels(&table, &classes, &thresholds)
+        .into_iter()
+        .collect();
+    levels.sort();
+
+    let mut release = ReleaseRow {
+        id: build.id,
+        epci_siren: build.epci.to_owned(),
+        version: build.version,
+        period_from: build.from,
+        period_to: build.to,
+        created_at: build.created_at,
+        published_by: build.published_by,
+        disclosure: serde_json::Value::Null,
+    };
+    queries::insert_release(conn, &release).await?;
+    queries::insert_supply_stats(conn, &supply_stat_rows(build.id, &table)).await?;
+    let published = queries::insert_transactions(conn, build.id, build.epci, &levels).await?;
+    let k = queries::measured_k(conn, build.id).await?;
+    let suppressed = lines.saturating_sub(published);
+    let summary = Disclosure {
+        thresholds,
+        below_defaults: thresholds.below_defaults(),
+        protection_percent: 100 - thresholds.dominance_percent,
+        supply_stats: table.counts(),
+        lines,
+        transactions_published: published,
+        transactions_suppressed_percent: (queries::share(suppressed, lines) * 1000.0).round()
+            / 10.0,
+        k,
+        quasi_identifiers: QUASI_IDENTIFIERS.iter().map(|s| s.to_string()).collect(),
+        method: METHOD.to_owned(),
+    };
+    release.disclosure =
+        serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.into()))?;
+    queries::set_disclosure(conn, build.id, &release.disclosure).await?;
+    Ok(release)
+}
+
+/// The rows of `supply_stats`: cells, then totals; numbers of suppressed
+/// rows are empty, never zero.
+fn supply_stat_rows(release: Uuid, table: &Table) -> Vec<SupplyStatRow> {
+    let some = |s: &String| (!s.is_empty()).then(|| s.clone());
+    table
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let shown = item.status == Status::Published;
+            let count = |n: i64| shown.then(|| i32::try_from(n).unwrap_or(i32::MAX));
+            SupplyStatRow {
+                release_id: release,
+                seq: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                level: item.level.as_str().to_owned(),
+                month: some(&item.key.month),
+                family: some(&item.key.family),
+                label_group: some(&item.key.label_group),
+                origin_class: some(&item.key.origin_class),
+                sector_category: some(&item.key.sector_category),
+                value_ht_cents: shown.then_some(item.units.value_cents),
+                quantity_kg: shown.then_some(item.quantities[0]),
+                quantity_l: shown.then_some(item.quantities[1]),
+                quantity_pieces: shown.then_some(item.quantities[2]),
+                suppliers: count(item.units.suppliers),
+                buyers: count(item.units.buyers),
+                status: if shown { "published" } else { "suppressed" }.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Reads the stored summary back (releases made by this version).
+pub fn summary(release: &ReleaseRow) -> QueryResult<Disclosure> {
+    serde_json::from_value(release.disclosure.clone())
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}

@@ -1,0 +1,434 @@
+//! Open data: an authority publishes frozen releases of the demo territory,
+//! made harder with a farm dominating a family in a month; the packages pass
+//! `frictionless validate`; an independent attacker (tests/opendata/attack.py)
+//! combining two consecutive releases recovers no unit's value and singles
+//! out no one, while it does break a release published below the defaults.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::{Months, NaiveDate};
+use diesel::sql_types::{Date, Text};
+use diesel_async::RunQueryDsl;
+use serde_json::{Value, json};
+use sesame::opendata::release::last_closed_month;
+use uuid::Uuid;
+
+use crate::helpers::{Session, TestApp, TestDatabase, assert_problem, python_tools};
+
+const EPCI: &str = "200057859";
+
+fn month(date: NaiveDate) -> String {
+    date.format("%Y-%m").to_string()
+}
+
+fn months_before(last: NaiveDate, n: u32) -> NaiveDate {
+    last.checked_sub_months(Months::new(n)).unwrap()
+}
+
+async fn login(app: &TestApp, email: &str) -> Session {
+    let response = app.login(email, sesame::demo::PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let me: Value = app
+        .get_as("/api/v1/me", &access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    Session {
+        user_id: me["user"]["id"].as_str().unwrap().to_owned(),
+        refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+        access,
+    }
+}
+
+async fn publish(app: &TestApp, who: &Session, authority: &str, body: Value) -> reqwest::Response {
+    app.post_json(
+        &format!("/api/v1/authorities/{authority}/opendata/releases"),
+        &body,
+        Some(&who.access),
+    )
+    .await
+}
+
+/// Downloads a release's descriptor and files into a fresh folder.
+async fn download(app: &TestApp, release: &Value) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sesame-release-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut urls = vec![release["links"]["datapackage"].as_str().unwrap().to_owned()];
+    urls.extend(
+        release["links"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_owned()),
+    );
+    for url in urls {
+        let response = app.get(&url).await;
+        assert_eq!(response.status(), 200, "{url}");
+        assert!(
+            response.headers().contains_key("etag")
+                && response.headers().contains_key("last-modified")
+        );
+        let name = url.rsplit('/').next().unwrap().to_owned();
+        std::fs::write(dir.join(name), response.bytes().await.unwrap()).unwrap();
+    }
+    dir
+}
+
+/// Every delivered line of the period and the territory, raw, for the
+/// attacker's truth (it classifies them itself).
+async fn truth(app: &TestApp, from: NaiveDate, to: NaiveDate) -> PathBuf {
+    #[derive(diesel::QueryableByName)]
+    struct Truth {
+        #[diesel(sql_type = Text)]
+        json: String,
+    }
+    let mut db = app.db().await;
+    let row: Truth = diesel::sql_query(
+        "SELECT json_build_object( \
+           'territory', (SELECT json_build_object('epci', $1::text, \
+                'departements', json_agg(DISTINCT c.departement_code), 'regions', json_agg(DISTINCT d.region_code)) \
+              FROM communes c JOIN departements d ON d.code = c.departement_code WHERE c.epci_siren = $1), \
+           'lines', (SELECT json_agg(json_build_object( \
+                'month', to_char(o.delivery_date, 'YYYY-MM'), 'family', l.family, 'labels', l.labels, 'origin', l.origin, \
+                'producer_epci', pc.epci_siren, 'producer_departement', pc.departement_code, 'producer_region', pd.region_code, \
+                'sector', cp.sectors[1], 'supplier_kind', s.kind, 'unit', coalesce(l.package_net_unit, l.unit), \
+                'supplier_id', o.supplier_id, 'buyer_id', o.buyer_id, 'value_cents', l.total_ht_cents, \
+                'status', o.status, 'disputed', l.dispute_reason IS NOT NULL, 'buyer_epci', bc.epci_siren, 'buyer_status', b.status)) \
+              FROM orders o JOIN order_lines l ON l.order_id = o.id JOIN organisations s ON s.id = o.supplier_id \
+              JOIN organisations b ON b.id = o.buyer_id JOIN communes bc ON bc.insee = b.commune_insee \
+              JOIN canteen_profiles cp ON cp.organisation_id = b.id \
+              JOIN communes pc ON pc.insee = l.producer_commune_insee JOIN departements pd ON pd.code = pc.departement_code \
+              WHERE o.delivery_date BETWEEN $2 AND $3))::text AS json",
+    )
+    .bind::<Text, _>(EPCI)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .get_result(&mut db)
+    .await
+    .unwrap();
+    let path = std::env::temp_dir().join(format!("sesame-truth-{}.json", Uuid::now_v7()));
+    std::fs::write(&path, row.json).unwrap();
+    path
+}
+
+/// Runs the attacker; its exit status and JSON report.
+async fn attack(tools: &Path, truth: &Path, packages: &[&Path]) -> (bool, Value) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/opendata/attack.py");
+    let mut command = Command::new(tools.join("python"));
+    command.arg(script).arg(truth).args(packages);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.success(), report)
+}
+
+async fn frictionless(tools: &Path, dir: &Path) {
+    let mut command = Command::new(tools.join("frictionless"));
+    command
+        .current_dir(dir)
+        .args(["validate", "datapackage.json"]);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "frictionless: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// Makes the farm selling the most dairy in `month` sell ten times the rest
+/// of that month's dairy, on one more delivered order.
+async fn make_one_farm_dominate_dairy(app: &TestApp, month: NaiveDate) {
+    let mut db = app.db().await;
+    let inserted = diesel::sql_query(
+        "WITH dairy AS ( \
+           SELECT o.supplier_id, o.buyer_id, o.placed_by, o.delivery_date, l.*, \
+                  sum(l.total_ht_cents) OVER () AS month_total, \
+                  sum(l.total_ht_cents) OVER (PARTITION BY o.supplier_id) AS supplier_total \
+             FROM orders o JOIN order_lines l ON l.order_id = o.id JOIN organisations s ON s.id = o.supplier_id \
+            WHERE l.family = 'PRODUITS_LAITIERS' AND s.kind = 'farm' AND o.status = 'received' \
+              AND date_trunc('month', o.delivery_date) = $1 \
+            ORDER BY supplier_total DESC, o.id LIMIT 1), \
+         new_order AS ( \
+           INSERT INTO orders (id, checkout_id, buyer_id, supplier_id, delivery_site_id, delivery_date, status, \
+                               total_ht_cents, total_vat_cents, total_ttc_cents, placed_by) \
+           SELECT gen_random_uuid(), gen_random_uuid(), buyer_id, supplier_id, buyer_id, delivery_date, 'received', \
+                  month_total * 10, 0, month_total * 10, placed_by FROM dairy RETURNING id) \
+         INSERT INTO order_lines (order_id, line_no, offer_id, product_name, family, labels, origin, producer_id, \
+                                  producer_name, producer_commune_insee, producer_commune, unit, package_net_quantity, \
+                                  package_net_unit, unit_price_cents, vat_rate, quantity_ordered, quantity_delivered, \
+                                  stock_held, total_ht_cents) \
+         SELECT n.id, 0, d.offer_id, d.product_name, d.family, d.labels, d.origin, d.producer_id, d.producer_name, \
+                d.producer_commune_insee, d.producer_commune, d.unit, d.package_net_quantity, d.package_net_unit, \
+                d.unit_price_cents, d.vat_rate, 100, 100, 0, d.month_total * 10 \
+           FROM dairy d, new_order n",
+    )
+    .bind::<Date, _>(month)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(inserted, 1, "no dairy delivered by a farm in {month}");
+}
+
+#[tokio::test]
+async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
+    let tools = tokio::task::spawn_blocking(python_tools).await.unwrap();
+    let database = TestDatabase::new().await;
+    let url = database.url.clone();
+    sesame::demo::ensure(&url).await.expect("demo seeded");
+    let app = TestApp::spawn_on(database, &url).await;
+    let last = last_closed_month(chrono::Utc::now().date_naive());
+    let (first_from, first_to) = (months_before(last, 3), months_before(last, 2));
+    let (second_from, second_to) = (months_before(last, 1), last);
+    make_one_farm_dominate_dairy(&app, second_to).await;
+
+    // The territory has a canteen alone in its sector category (the prison
+    // of Fleury-Mérogis, the only administration) and a
+    // farm that is the only organic supplier of its commune.
+    let mut db = app.db().await;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let lone: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM canteen_profiles cp JOIN organisations b ON b.id = cp.organisation_id \
+           JOIN communes c ON c.insee = b.commune_insee WHERE c.epci_siren = $1 AND cp.sectors[1] LIKE 'administration%'",
+    )
+    .bind::<Text, _>(EPCI)
+    .get_result(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(lone.n, 1, "one canteen in the administration category");
+    let lone_organic: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT l.producer_commune_insee FROM orders o JOIN order_lines l ON l.order_id = o.id \
+           WHERE 'BIO' = ANY(l.labels) AND o.delivery_date BETWEEN $1 AND $2 \
+           GROUP BY 1 HAVING count(DISTINCT coalesce(l.producer_id, o.supplier_id)) = 1) c",
+    )
+    .bind::<Date, _>(first_from)
+    .bind::<Date, _>(sesame::opendata::release::end_of_month(second_to))
+    .get_result(&mut db)
+    .await
+    .unwrap();
+    assert!(lone_organic.n >= 1, "a commune with one organic farm");
+
+    let pat = login(&app, "pat@coeuressonne.demo").await;
+    let canteen = login(
+        &app,
+        "contact@ecole-elementaire-jean-mace-saint-michel-sur-orge.demo",
+    )
+    .await;
+    let me: Value = app
+        .get_as("/api/v1/me", &pat.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["id"], pat.user_id.as_str());
+    let authority = me["memberships"][0]["organisation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Who may publish, and what.
+    let period = json!({"from": month(first_from), "to": month(first_to)});
+    let response = publish(&app, &canteen, &authority, period.clone()).await;
+    assert_problem(response, 404, "not-found").await;
+    let current = chrono::Utc::now().date_naive();
+    let response = publish(
+        &app,
+        &pat,
+        &authority,
+        json!({"from": month(first_from), "to": month(current)}),
+    )
+    .await;
+    assert_problem(response, 422, "validation-failed").await;
+    let weak = json!({"min_units": 1, "dominance_percent": 99, "k": 1});
+    let response = publish(
+        &app,
+        &pat,
+        &authority,
+        json!({"from": "2020-01", "to": "2020-02", "thresholds": weak}),
+    )
+    .await;
+    let problem = assert_problem(response, 422, "validation-failed").await;
+    assert_eq!(problem["errors"][0]["field"], "thresholds");
+
+    let response = publish(&app, &pat, &authority, period).await;
+    assert_eq!(response.status(), 201);
+    let first: Value = response.json().await.unwrap();
+    let response = publish(
+        &app,
+        &pat,
+        &authority,
+        json!({"from": month(second_from), "to": month(second_to)}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let second: Value = response.json().await.unwrap();
+    assert_eq!(
+        (first["version"].as_i64(), second["version"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(second["disclosure"]["below_defaults"], false);
+    assert!(second["disclosure"]["k"].as_i64().unwrap() >= 5);
+    assert!(
+        second["disclosure"]["supply_stats"]["cells_primary"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+
+    // Releases never overlap: no two can be subtracted from each other.
+    let response = publish(
+        &app,
+        &pat,
+        &authority,
+        json!({"from": month(first_to), "to": month(second_from)}),
+    )
+    .await;
+    assert_problem(response, 409, "release-overlap").await;
+
+    // Public, frozen, valid.
+    let listed: Value = app
+        .get(&format!("/api/v1/opendata/releases?epci={EPCI}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let first_dir = download(&app, &first).await;
+    let second_dir = download(&app, &second).await;
+    let again = download(&app, &second).await;
+    for file in [
+        "datapackage.json",
+        "supply_stats.csv",
+        "supply_stats.json",
+        "transactions.csv",
+        "transactions.json",
+    ] {
+        assert_eq!(
+            std::fs::read(second_dir.join(file)).unwrap(),
+            std::fs::read(again.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let file = app.get(second["links"]["files"][2].as_str().unwrap()).await;
+    let etag = file.headers()["etag"].to_str().unwrap().to_owned();
+    let cached = app
+        .client
+        .get(app.url(second["links"]["files"][2].as_str().unwrap()))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), 304);
+    let descriptor: Value =
+        serde_json::from_slice(&std::fs::read(second_dir.join("datapackage.json")).unwrap())
+            .unwrap();
+    assert_eq!(descriptor["licenses"][0]["name"], "etalab-2.0");
+    assert_eq!(
+        descriptor["disclosure_control"]["thresholds"],
+        json!({"min_units": 3, "dominance_percent": 85, "k": 5})
+    );
+    frictionless(&tools, &first_dir).await;
+    frictionless(&tools, &second_dir).await;
+
+    // The attacker, with both releases, finds nothing...
+    let known = truth(
+        &app,
+        first_from,
+        sesame::opendata::release::end_of_month(second_to),
+    )
+    .await;
+    let (safe, report) = attack(&tools, &known, &[&first_dir, &second_dir]).await;
+    assert!(safe, "{report}");
+    assert!(
+        report["suppressed"].as_i64().unwrap() > 0
+            && report["linear_programmes"].as_i64().unwrap() > 0,
+        "{report}"
+    );
+    assert!(
+        report["microdata_rows"].as_i64().unwrap() > 0
+            && report["groups_checked"].as_i64().unwrap() > 0,
+        "{report}"
+    );
+
+    // ...but breaks a release published below the defaults, which says so.
+    let (weak_from, weak_to) = (months_before(last, 5), months_before(last, 4));
+    let response = publish(
+        &app,
+        &pat,
+        &authority,
+        json!({"from": month(weak_from), "to": month(weak_to), "thresholds": weak, "allow_below_defaults": true}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let naive: Value = response.json().await.unwrap();
+    assert_eq!(naive["disclosure"]["below_defaults"], true);
+    let naive_dir = download(&app, &naive).await;
+    let descriptor: Value =
+        serde_json::from_slice(&std::fs::read(naive_dir.join("datapackage.json")).unwrap())
+            .unwrap();
+    assert_eq!(descriptor["disclosure_control"]["below_defaults"], true);
+    let known = truth(
+        &app,
+        weak_from,
+        sesame::opendata::release::end_of_month(weak_to),
+    )
+    .await;
+    let (safe, report) = attack(&tools, &known, &[&naive_dir]).await;
+    assert!(
+        !safe && report["breaches_count"].as_i64().unwrap() > 0,
+        "{report}"
+    );
+    assert_eq!(report["mismatches_count"], 0, "{report}");
+
+    // `sesame export` writes the same resources as the published release.
+    let out = std::env::temp_dir().join(format!("sesame-export-{}", Uuid::now_v7()));
+    let status = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args([
+            "export",
+            "--epci",
+            EPCI,
+            "--from",
+            &month(second_from),
+            "--to",
+            &month(second_to),
+            "--out",
+        ])
+        .arg(&out)
+        .env("DATABASE_URL", &url)
+        .env("SESAME_LOG", "warn")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for file in [
+        "supply_stats.csv",
+        "supply_stats.json",
+        "transactions.csv",
+        "transactions.json",
+    ] {
+        assert_eq!(
+            std::fs::read(second_dir.join(file)).unwrap(),
+            std::fs::read(out.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let unknown = app
+        .get(&format!(
+            "/api/v1/opendata/releases/{}/secrets.csv",
+            second["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_problem(unknown, 404, "not-found").await;
+}
