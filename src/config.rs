@@ -48,6 +48,11 @@ pub struct Settings {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_exports: u16,
 
+    /// Web origins allowed to call the API from a browser (CORS), comma
+    /// separated, e.g. `https://app.example.org`; none by default.
+    #[arg(long, env = "SESAME_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+
     /// Largest accepted request body, in bytes; larger bodies get 413.
     #[arg(long, env = "SESAME_BODY_LIMIT", default_value_t = 1_048_576,
           value_parser = clap::value_parser!(u64).range(1024..=104_857_600))]
@@ -72,6 +77,21 @@ pub struct Settings {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// `scheme://host[:port]`, nothing else (no path, no wildcard).
+fn parse_origin(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let (scheme, rest) = value
+        .split_once("://")
+        .ok_or_else(|| format!("{value:?} is not an origin; example: https://app.example.org"))?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if !matches!(scheme, "http" | "https") || rest.is_empty() || !rest.chars().all(plain) {
+        return Err(format!(
+            "{value:?} is not an origin; example: https://app.example.org"
+        ));
+    }
+    Ok(value.to_owned())
 }
 
 fn parse_log_filter(value: &str) -> Result<String, String> {

@@ -25,7 +25,7 @@ pub mod telemetry;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::middleware::{Compress, Condition, DefaultHeaders, from_fn};
 use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -47,6 +47,8 @@ pub struct AppState {
     /// Open data builds and downloads running at once, each holding a
     /// database connection: capped.
     pub exports: opendata::ExportSlots,
+    /// Browser origins allowed by CORS; none: no cross-origin access.
+    pub cors_origins: Vec<String>,
 }
 
 /// Every documented route: the API under `/api/v1`, operations at the root.
@@ -73,6 +75,34 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .1
 }
 
+/// Cross-origin access for the configured browser origins only. Tokens
+/// travel in the Authorization header, never in cookies, so credentials
+/// mode stays off.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::LAST_MODIFIED,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600);
+    origins
+        .iter()
+        .fold(cors, |cors, origin| cors.allowed_origin(origin))
+}
+
 pub fn build_app(
     state: AppState,
 ) -> App<
@@ -90,6 +120,8 @@ pub fn build_app(
         .configure(routes)
         .split_for_parts();
     let known_routes = KnownRoutes::from_openapi(&api);
+    let cors = cors(&state.cors_origins);
+    let state_cors_empty = state.cors_origins.is_empty();
     app.app_data(payload_config(state.body_limit))
         .app_data(BodyLimit(state.body_limit))
         .app_data(path_config())
@@ -104,6 +136,7 @@ pub fn build_app(
                 .add(("X-Content-Type-Options", "nosniff"))
                 .add(("Referrer-Policy", "no-referrer")),
         )
+        .wrap(Condition::new(!state_cors_empty, cors))
         .wrap(Compress::default())
         .wrap(from_fn(request_context))
 }

@@ -48,6 +48,7 @@ pub struct Options {
 pub struct LocalPostgres {
     port: u16,
     password: String,
+    pgdata: PathBuf,
     watchdog: Option<Child>,
 }
 
@@ -126,6 +127,7 @@ impl LocalPostgres {
         let cluster = Self {
             port,
             password,
+            pgdata,
             watchdog: Some(watchdog),
         };
         cluster.create_database(&bin, run_as.as_deref())?;
@@ -147,6 +149,21 @@ impl LocalPostgres {
             watchdog.wait().context("the PostgreSQL watchdog failed")?;
         }
         Ok(())
+    }
+
+    /// Stops the server at once, as a crash would (`pg_ctl stop -m
+    /// immediate`: no checkpoint, recovery from the WAL at the next start).
+    /// For fault tests; the cluster's files stay for a restart.
+    pub fn crash(self) -> anyhow::Result<()> {
+        let bin = find_binaries().ok_or_else(|| anyhow::anyhow!(NO_POSTGRES_HELP))?;
+        let run_as = service_account()?;
+        let pgdata = path_str(&self.pgdata)?;
+        let args = ["stop", "-D", pgdata, "-m", "immediate", "-w"];
+        let stopped = pg_command(&bin.join("pg_ctl"), run_as.as_deref(), &args)
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(stopped.success(), "pg_ctl stop -m immediate failed");
+        self.stop()
     }
 
     fn create_database(&self, bin: &Path, run_as: Option<&str>) -> anyhow::Result<()> {

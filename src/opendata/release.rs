@@ -91,8 +91,10 @@ pub struct Build<'a> {
 
 /// Builds the release inside the caller's transaction and returns its row.
 pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<ReleaseRow> {
+    let started = std::time::Instant::now();
     let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
     let items = queries::items(conn).await?;
+    tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: staged and aggregated");
     let thresholds = build.thresholds;
     // Seconds of arithmetic on a large territory: off the async workers.
     let table = tokio::task::spawn_blocking(move || {
@@ -102,6 +104,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
+    tracing::debug!(counts = ?table.counts(), elapsed = ?started.elapsed(), "open data: protected");
     let classes = queries::micro_classes(conn).await?;
     let mut levels: Vec<_> = disclosure::microdata_levels(&table, &classes, &thresholds)
         .into_iter()
@@ -122,6 +125,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     queries::insert_supply_stats(conn, &supply_stat_rows(build.id, &table)).await?;
     let published = queries::insert_transactions(conn, build.id, build.epci, &levels).await?;
     let k = queries::measured_k(conn, build.id).await?;
+    tracing::debug!(published, elapsed = ?started.elapsed(), "open data: written");
     let suppressed = lines.saturating_sub(published);
     let summary = Disclosure {
         thresholds,

@@ -135,14 +135,16 @@ fn fingerprint(request: &CheckoutRequest) -> ApiResult<Vec<u8>> {
     Ok(Sha256::digest(canonical).to_vec())
 }
 
+/// The basket's size, checked before anything else: a huge basket then costs
+/// no more than its parsing.
+fn line_count(request: &CheckoutRequest) -> Option<FieldError> {
+    (request.lines.is_empty() || request.lines.len() > MAX_LINES)
+        .then(|| FieldError::new("lines", format!("a basket has 1 to {MAX_LINES} lines")))
+}
+
 /// Checks what needs no database: sizes, quantities, duplicates.
 fn check_shape(request: &CheckoutRequest, today: NaiveDate, errors: &mut Vec<FieldError>) {
-    if request.lines.is_empty() || request.lines.len() > MAX_LINES {
-        errors.push(FieldError::new(
-            "lines",
-            format!("a basket has 1 to {MAX_LINES} lines"),
-        ));
-    }
+    errors.extend(line_count(request));
     if request.note.chars().count() > MAX_NOTE_CHARS {
         errors.push(FieldError::new(
             "note",
@@ -286,6 +288,9 @@ pub async fn place(
     key: &str,
     request: CheckoutRequest,
 ) -> ApiResult<Outcome> {
+    if let Some(error) = line_count(&request) {
+        return Err(ApiError::Validation(vec![error]));
+    }
     let buyer_access = access(conn, request.buyer_id, Some(user)).await?;
     policy::authorize(user, &buyer_access, OrgAction::Buy)?;
     let hash = fingerprint(&request)?;

@@ -1,6 +1,8 @@
 //! Errors are problem+json everywhere, and every response carries a request id.
 
-use crate::helpers::{TestApp, assert_problem};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{TEST_CORS_ORIGIN, TestApp, assert_problem};
 
 #[tokio::test]
 async fn unknown_routes_are_404_problems() {
@@ -72,4 +74,126 @@ async fn responses_carry_security_headers_and_no_server_banner() {
     let response = app.get("/api/v1/communes/91103").await;
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert!(response.headers().get("server").is_none());
+}
+
+#[tokio::test]
+async fn cors_answers_the_configured_origin_only() {
+    let app = TestApp::spawn().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/orders"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type, idempotency-key",
+            )
+            .send()
+    };
+    let allowed = preflight(TEST_CORS_ORIGIN).await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        TEST_CORS_ORIGIN
+    );
+    let methods = allowed.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(!refused.status().is_success());
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let read = app
+        .client
+        .get(app.url("/api/v1/communes/91103"))
+        .header("Origin", TEST_CORS_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(
+        read.headers()["access-control-allow-origin"],
+        TEST_CORS_ORIGIN
+    );
+    let exposed = read.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("etag"),
+        "{exposed}"
+    );
+}
+
+#[tokio::test]
+async fn hostile_bodies_are_refused_quickly() {
+    let app = TestApp::spawn().await;
+    let claire = app.signed_up("claire@mairie-smo.fr").await;
+    let post = |body: String| {
+        app.client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&claire.access)
+            .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let basket = |lines: usize| {
+        let line = r#"{"offer_id":"0193a5c4-8a1e-7cc0-b3f5-5ad0d2b1e001","quantity":"1"}"#;
+        format!(
+            r#"{{"buyer_id":"0193a5c4-8a1e-7cc0-b3f5-5ad0d2b1e002","delivery_date":"2030-01-08","lines":[{}]}}"#,
+            vec![line; lines].join(",")
+        )
+    };
+    // Within the body limit: the basket's length is checked before anything else.
+    let started = Instant::now();
+    let problem = assert_problem(post(basket(900)).await.unwrap(), 422, "validation-failed").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 to 100 lines"),
+        "{problem}"
+    );
+    // 10,000 lines are over the body limit.
+    let started = Instant::now();
+    assert_problem(
+        post(basket(10_000)).await.unwrap(),
+        413,
+        "payload-too-large",
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Deeply nested JSON: typed parsing stops at the first value of the wrong
+    // shape, without descending.
+    let started = Instant::now();
+    let deep = format!(r#"{{"buyer_id":{}{}}}"#, "[".repeat(20_000), "]".repeat(20_000));
+    assert_problem(post(deep).await.unwrap(), 422, "validation-failed").await;
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // Every list bounds its limit.
+    for path in [
+        "/api/v1/opendata/releases?limit=1000",
+        "/api/v1/communes?q=ar&limit=1000",
+        "/api/v1/offers?limit=0",
+    ] {
+        assert_problem(app.get(path).await, 400, "invalid-parameter").await;
+    }
+    // Authenticated answers are never cached.
+    let me = app.get_as("/api/v1/me", &claire.access).await;
+    assert_eq!(me.headers()["cache-control"], "no-store");
 }

@@ -20,6 +20,9 @@ use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use sesame::db::local::{self, LocalPostgres};
 use sesame::{AppState, build_app, db, server};
 
+/// The one browser origin the test app allows.
+pub const TEST_CORS_ORIGIN: &str = "https://app.coeuressonne.example";
+
 /// Small enough to hit 413 cheaply.
 pub const TEST_BODY_LIMIT: usize = 64 * 1024;
 /// Signs the test apps' access tokens.
@@ -260,6 +263,7 @@ impl TestApp {
             body_limit: TEST_BODY_LIMIT,
             auth: sesame::auth::Auth::new(TEST_JWT_SECRET.as_bytes(), false).expect("auth"),
             exports: sesame::opendata::export_slots(4),
+            cors_origins: vec![TEST_CORS_ORIGIN.to_owned()],
         };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let address = format!("http://{}", listener.local_addr().expect("local address"));

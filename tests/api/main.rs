@@ -7,6 +7,7 @@ mod catalog;
 mod demo;
 mod egalim;
 mod errors;
+mod faults;
 mod geography;
 mod helpers;
 mod migrations;

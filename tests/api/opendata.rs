@@ -332,6 +332,13 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
         .await
         .unwrap();
     assert_eq!(cached.status(), 304);
+    let unknown = app
+        .get(&format!(
+            "/api/v1/opendata/releases/{}/secrets.csv",
+            second["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_problem(unknown, 404, "not-found").await;
     let descriptor: Value =
         serde_json::from_slice(&std::fs::read(second_dir.join("datapackage.json")).unwrap())
             .unwrap();
@@ -424,11 +431,4 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
             "{file}"
         );
     }
-    let unknown = app
-        .get(&format!(
-            "/api/v1/opendata/releases/{}/secrets.csv",
-            second["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_problem(unknown, 404, "not-found").await;
 }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Measures, over 1,000,000 delivered order lines (`sesame seed`, shared with
+# bench/egalim.sh), the open data: publishing a release (build and
+# protection) and downloading its files, against COPY of the same SELECTs,
+# in one run; and the service's memory while it does so. Rewrites its
+# section of docs/benchmarks.md.
+#
+# Usage: bash bench/opendata.sh [runs, default 3]
+# Needs: psql, curl, python3. LINES=N changes the volume.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+BENCH=opendata
+RUNS=${1:-3}
+LINES=${LINES:-1000000}
+PORT=18086
+DATA_DIR=target/bench-egalim
+URL="http://127.0.0.1:$PORT"
+BENCH_MODE=demo
+PASSWORD="Sésame démo en Cœur d'Essonne"
+need psql postgresql-client
+need bc bc
+need wrk wrk
+
+cargo build --release --quiet
+export SESAME_BIND=127.0.0.1:$PORT SESAME_DATA_DIR=$DATA_DIR SESAME_LOG=warn
+unset DATABASE_URL
+if [ ! -f "$DATA_DIR/seeded-$LINES" ]; then
+  rm -rf "$DATA_DIR"
+  echo "bench: seeding $LINES order lines"
+  t0=$(date +%s.%N)
+  ./target/release/sesame seed --lines "$LINES" --seed 7 >/dev/null
+  echo "$(date +%s.%N) - $t0" | bc >"$DATA_DIR/seeded-$LINES"
+fi
+start
+q() { psql -tA "$(db_url)" -c "$1"; }
+q "VACUUM ANALYZE" >/dev/null
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+idle_kb=$(rss)
+authority=$(q "SELECT id FROM organisations WHERE kind = 'authority'")
+to=$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)
+from=$(date -d "$to-01 -10 months" +%Y-%m)
+token=$(curl -sf -X POST "$URL/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"email\": \"pat@coeuressonne.demo\", \"password\": \"$PASSWORD\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+# Samples the service's resident memory every 20 ms while $1 runs; prints
+# the command's seconds and the peak in MB.
+sampled() {
+  local peak=0 t0 sampler file=target/bench-opendata-rss
+  : >"$file"
+  (while kill -0 "$pid" 2>/dev/null; do rss >>"$file"; sleep 0.02; done) & sampler=$!
+  t0=$(date +%s.%N)
+  "$@" >/dev/null
+  local seconds; seconds=$(echo "$(date +%s.%N) - $t0" | bc)
+  kill "$sampler"; wait "$sampler" 2>/dev/null || true
+  peak=$(sort -n "$file" | tail -1)
+  echo "$seconds $((peak / 1024))"
+}
+publish() {
+  curl -sf -X POST "$URL/api/v1/authorities/$authority/opendata/releases" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d "{\"from\": \"$from\", \"to\": \"$to\"}" -o target/bench-opendata-release.json
+}
+download() { curl -sf "$URL/api/v1/opendata/releases/$release/$1" -o "target/bench-opendata-$1"; }
+
+# The floor: what the build reads and what it streams, as COPY of the very
+# SELECTs the service ran (captured from PostgreSQL's log).
+capture_floor() {
+  local log="$DATA_DIR/pgdata/server.log" before
+  before=$(wc -l <"$log")
+  q "ALTER SYSTEM SET log_statement = 'all'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+  q "DELETE FROM opendata_releases" >/dev/null
+  publish
+  q "ALTER SYSTEM RESET log_statement" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+  tail -n +"$((before + 1))" "$log" >target/bench-opendata-log
+  { echo "BEGIN;"
+    echo "SET LOCAL work_mem = '64MB';"
+    python3 bench/extract_sql.py "CREATE TEMP TABLE od_lines" <target/bench-opendata-log
+    python3 bench/extract_sql.py "INSERT INTO opendata_transactions" <target/bench-opendata-log |
+      python3 -c 'import re,sys; s=sys.stdin.read(); m=re.search(r"SELECT \*, \S+ FROM \((.*)\) m;\s*$", s, re.S); print("COPY (" + m.group(1) + ") TO STDOUT (FORMAT csv);")'
+    echo "ROLLBACK;"; } >target/bench-opendata-build.sql
+}
+capture_floor
+release=$(python3 -c 'import json; print(json.load(open("target/bench-opendata-release.json"))["id"])')
+rows=$(q "SELECT count(*) FROM opendata_transactions WHERE release_id = '$release'")
+period_lines=$(python3 -c 'import json; print(json.load(open("target/bench-opendata-release.json"))["disclosure"]["lines"])')
+cells=$(python3 -c 'import json; d=json.load(open("target/bench-opendata-release.json"))["disclosure"]["supply_stats"]; print(d["cells"], d["cells_primary"], d["cells_secondary"])')
+floor_build() { psql -q "$(db_url)" -f target/bench-opendata-build.sql; }
+floor_stream() {
+  psql -q "$(db_url)" -c "COPY (SELECT month, sector_category, buyer_territory, supplier_kind, origin_class, family, \
+    label_group, unit_kind, quantity, value_ht_eur FROM opendata_transactions WHERE release_id = '$release' ORDER BY seq) \
+    TO STDOUT (FORMAT csv, HEADER)"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+: >target/bench-opendata-runs
+for run in $(seq "$RUNS"); do
+  q "DELETE FROM opendata_releases" >/dev/null
+  read -r b_s b_mb <<<"$(sampled publish)"
+  release=$(python3 -c 'import json; print(json.load(open("target/bench-opendata-release.json"))["id"])')
+  read -r d_s d_mb <<<"$(sampled download transactions.csv)"
+  read -r j_s j_mb <<<"$(sampled download transactions.json)"
+  read -r fb_s _ <<<"$(sampled floor_build)"
+  read -r fs_s _ <<<"$(sampled floor_stream)"
+  echo "$b_s $b_mb $d_s $d_mb $j_s $j_mb $fb_s $fs_s" >>target/bench-opendata-runs
+done
+stop
+col() { awk "{print \$$1}" target/bench-opendata-runs | median; }
+secs() { printf "%.2f" "$1"; }
+b_s=$(secs "$(col 1)"); d_s=$(secs "$(col 3)"); j_s=$(secs "$(col 5)"); fb_s=$(secs "$(col 7)"); fs_s=$(secs "$(col 8)")
+peak_mb=$(awk '{for (i = 2; i <= 6; i += 2) if ($i > m) m = $i} END {print m}' target/bench-opendata-runs)
+csv_mb=$(( $(stat -c %s target/bench-opendata-transactions.csv) / 1048576 ))
+json_mb=$(( $(stat -c %s target/bench-opendata-transactions.json) / 1048576 ))
+r() { echo "scale=3; $1" | bc | xargs printf "%.2f"; }
+total_ratio=$(r "($b_s + $d_s) / ($fb_s + $fs_s)")
+build_ratio=$(r "$b_s / $fb_s")
+stream_ratio=$(r "$d_s / $fs_s")
+
+write_section opendata <<MD
+## Open data over $(printf "%'d" "$LINES") delivered lines: publishing and downloading a release
+
+Measured by \`bash bench/opendata.sh $RUNS\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD),
+median of $RUNS runs. Machine: $(machine).
+Data: the same as the EGalim benchmark (\`sesame seed --lines $LINES --seed 7\`). Release:
+$from to $to, $(printf "%'d" "$period_lines") lines; cells, of which primary and secondary
+suppressed: $cells;
+$(printf "%'d" "$rows") microdata rows published ($csv_mb MB of CSV, $json_mb MB of JSON).
+
+| what | service | floor: COPY of the same SELECT (psql) | ratio |
+|---|---|---|---|
+| build and stream: publish, then download \`transactions.csv\` | $(r "$b_s + $d_s") s | $(r "$fb_s + $fs_s") s | **$total_ratio** |
+| build (\`POST …/opendata/releases\`: stage the lines, aggregate, protect, write the frozen rows) | $b_s s | $fb_s s: stage the lines, \`COPY\` the microdata SELECT | $build_ratio |
+| stream \`transactions.csv\` (curl) | $d_s s | $fs_s s: \`COPY (stored rows) TO STDOUT CSV\` | $stream_ratio |
+| stream \`transactions.json\` | $j_s s | | |
+
+Memory of the service (resident, sampled every 20 ms): $((idle_kb / 1024)) MB idle, **$peak_mb MB at the
+peak** of any publish or download. Downloads are streamed by pages of 10,000 rows, so the
+peak does not grow with the release's size. The protection's linear programmes and the
+aggregates stay in PostgreSQL or in a few thousand cells.
+
+The floor's script is \`target/bench-opendata-build.sql\`: the two statements the service
+ran, captured from PostgreSQL's log (\`bench/extract_sql.py\`), with the microdata SELECT
+turned into \`COPY … TO STDOUT\`. The service does more than the floor: the cells'
+aggregates, the primary and secondary suppression, and writing the frozen rows.
+
+\`\`\`sh
+curl -X POST -H "Authorization: Bearer \$TOKEN" -d '{"from": "$from", "to": "$to"}' http://127.0.0.1:$PORT/api/v1/authorities/\$AUTHORITY/opendata/releases
+curl -o transactions.csv http://127.0.0.1:$PORT/api/v1/opendata/releases/\$RELEASE/transactions.csv
+psql "\$DATABASE_URL" -f target/bench-opendata-build.sql > /dev/null
+\`\`\`
+MD
+echo "opendata: build+stream ratio $total_ratio (build $b_s s vs $fb_s s, stream $d_s s vs $fs_s s), peak $peak_mb MB"

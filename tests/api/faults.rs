@@ -1,0 +1,261 @@
+//! Database faults under a steady stream of checkouts: every session killed,
+//! then the cluster crashed (`pg_ctl stop -m immediate`) and started again.
+//! Meanwhile the service answers 503 quickly with `Retry-After`; afterwards
+//! it recovers by itself; every acknowledged checkout is in the database,
+//! once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Days, Weekday};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use sesame::db::local::{self, LocalPostgres};
+use sesame::schema::{offers, orders};
+use uuid::Uuid;
+
+use crate::helpers::{SIRETS, TestApp, TestDatabase, assert_problem, canteen, farm};
+
+/// What the client saw: each Idempotency-Key answered 201, with its orders.
+type Acknowledged = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
+/// Checks out one basket after another, like a careful client: on a 503, a
+/// 409 "in progress" or a dropped connection it retries with the same key.
+async fn checkout_stream(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    body: Value,
+    acknowledged: Acknowledged,
+    stop: Arc<AtomicBool>,
+) -> usize {
+    let mut retries = 0;
+    while !AtomicBool::load(&stop, Ordering::Relaxed) {
+        let key = Uuid::now_v7().to_string();
+        loop {
+            let sent = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("Idempotency-Key", &key)
+                .json(&body)
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            match sent {
+                Ok(response) if response.status() == 201 => {
+                    let created: Value = response.json().await.unwrap();
+                    let ids = created["orders"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|o| o["id"].as_str().unwrap().to_owned())
+                        .collect();
+                    acknowledged.lock().unwrap().insert(key.clone(), ids);
+                    break;
+                }
+                Ok(response) if matches!(response.status().as_u16(), 503 | 409) => {
+                    assert!(
+                        response.headers().contains_key("retry-after"),
+                        "{response:?}"
+                    );
+                }
+                Ok(response) => panic!(
+                    "unexpected {}: {}",
+                    response.status(),
+                    response.text().await.unwrap()
+                ),
+                Err(_) => {}
+            }
+            retries += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    retries
+}
+
+async fn wait_for(acknowledged: &Acknowledged, count: usize, within: Duration) -> Duration {
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < count {
+        assert!(
+            started.elapsed() < within,
+            "fewer than {count} checkouts within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database() {
+    let dir = std::env::temp_dir().join(format!("sesame-faults-{}", Uuid::new_v4().simple()));
+    // Durable: a crash must lose nothing that was committed.
+    let options = local::Options {
+        durable: true,
+        remove_on_stop: false,
+        max_connections: 40,
+    };
+    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
+    let url = cluster.url(local::DATABASE);
+    sesame::server::prepare(&url).await.expect("prepare");
+    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
+
+    let admin = app.admin().await;
+    let marie = app.signed_up("marie@ferme-envol.fr").await;
+    let farm_id = app.create_organisation(&marie, farm(SIRETS[0])).await;
+    app.verify(&admin, &farm_id).await;
+    let claire = app.signed_up("claire@mairie-smo.fr").await;
+    let canteen_id = app.create_organisation(&claire, canteen(SIRETS[2])).await;
+    app.verify(&admin, &canteen_id).await;
+    let offer = json!({
+        "name": "Carottes", "family": "FRUITS_ET_LEGUMES", "labels": [], "origin": "FRANCE",
+        "unit": "KGM", "price_cents": 180, "vat_rate": "5.5", "stock": "100000",
+        "min_order_quantity": "5", "order_step": "5", "lead_time_days": 1,
+        "delivery_weekdays": [1, 2, 3, 4, 5, 6, 7]
+    });
+    let created = app
+        .post_json(
+            &format!("/api/v1/organisations/{farm_id}/offers"),
+            &offer,
+            Some(&marie.access),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let offer_id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut date = chrono::Utc::now().date_naive() + Days::new(7);
+    while date.weekday() == Weekday::Sun {
+        date = date + Days::new(1);
+    }
+    let basket = json!({"buyer_id": canteen_id, "delivery_date": date,
+                        "lines": [{"offer_id": offer_id, "quantity": "5"}]});
+
+    let acknowledged: Acknowledged = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let streams: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(checkout_stream(
+                app.client.clone(),
+                app.url("/api/v1/orders"),
+                claire.access.clone(),
+                basket.clone(),
+                acknowledged.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    wait_for(&acknowledged, 20, Duration::from_secs(30)).await;
+
+    // Every database session killed at once.
+    let mut db = AsyncPgConnection::establish(&url).await.unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+          WHERE pid <> pg_backend_pid() AND datname = current_database()",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    drop(db);
+    let before = acknowledged.lock().unwrap().len();
+    let recovered = wait_for(&acknowledged, before + 20, Duration::from_secs(30)).await;
+    assert!(
+        recovered < Duration::from_secs(10),
+        "{recovered:?} to recover from killed sessions"
+    );
+
+    // The cluster crashes.
+    tokio::task::spawn_blocking(move || cluster.crash())
+        .await
+        .unwrap()
+        .expect("crash");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = app.get("/readyz").await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "readyz took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert_problem(response, 503, "service-unavailable").await;
+        let started = Instant::now();
+        let response = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&claire.access)
+            .header("Idempotency-Key", Uuid::now_v7().to_string())
+            .json(&basket)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "checkout took {:?}",
+            started.elapsed()
+        );
+        assert_problem(response, 503, "service-unavailable").await;
+    }
+
+    let options = local::Options {
+        remove_on_stop: true,
+        ..options
+    };
+    let restarted = tokio::task::spawn_blocking(move || LocalPostgres::start(&dir, options))
+        .await
+        .unwrap()
+        .expect("restart after the crash");
+    let before = acknowledged.lock().unwrap().len();
+    let recovered = wait_for(&acknowledged, before + 20, Duration::from_secs(30)).await;
+    assert!(
+        recovered < Duration::from_secs(10),
+        "{recovered:?} to recover from the crash"
+    );
+    stop.store(true, Ordering::Relaxed);
+    for stream in streams {
+        stream.await.unwrap();
+    }
+
+    // Every acknowledged checkout is there, once; nothing else is.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut db = AsyncPgConnection::establish(&restarted.url(local::DATABASE))
+        .await
+        .unwrap();
+    let stored: Vec<Uuid> = orders::table
+        .select(orders::id)
+        .load(&mut db)
+        .await
+        .unwrap();
+    let mut expected: Vec<Uuid> = acknowledged
+        .values()
+        .flatten()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    expected.sort();
+    let mut stored_sorted = stored.clone();
+    stored_sorted.sort();
+    assert_eq!(expected.len(), acknowledged.len(), "one order per checkout");
+    assert_eq!(
+        stored_sorted, expected,
+        "the orders stored are exactly those acknowledged"
+    );
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(
+        reserved,
+        Decimal::from(5 * expected.len()),
+        "stock reserved once per order"
+    );
+    drop(db);
+    tokio::task::spawn_blocking(move || restarted.stop())
+        .await
+        .unwrap()
+        .expect("stop");
+}
