@@ -182,9 +182,17 @@ async fn hostile_bodies_are_refused_quickly() {
     // Deeply nested JSON: typed parsing stops at the first value of the wrong
     // shape, without descending.
     let started = Instant::now();
-    let deep = format!(r#"{{"buyer_id":{}{}}}"#, "[".repeat(20_000), "]".repeat(20_000));
+    let deep = format!(
+        r#"{{"buyer_id":{}{}}}"#,
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
     assert_problem(post(deep).await.unwrap(), 422, "validation-failed").await;
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     // Every list bounds its limit.
     for path in [
         "/api/v1/opendata/releases?limit=1000",

@@ -1,8 +1,9 @@
-//! Database faults under a steady stream of checkouts: every session killed,
-//! then the cluster crashed (`pg_ctl stop -m immediate`) and started again.
-//! Meanwhile the service answers 503 quickly with `Retry-After`; afterwards
-//! it recovers by itself; every acknowledged checkout is in the database,
-//! once.
+//! Faults under a steady stream of checkouts. The database: every session
+//! killed, then the cluster crashed (`pg_ctl stop -m immediate`) and started
+//! again; meanwhile the service answers 503 quickly with `Retry-After`,
+//! afterwards it recovers by itself. The service: SIGTERM while checkouts
+//! run. Either way every acknowledged checkout is in the database, once, and
+//! nothing is half-written.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +69,7 @@ async fn checkout_stream(
                     response.status(),
                     response.text().await.unwrap()
                 ),
+                Err(_) if AtomicBool::load(&stop, Ordering::Relaxed) => break,
                 Err(_) => {}
             }
             retries += 1;
@@ -89,20 +91,9 @@ async fn wait_for(acknowledged: &Acknowledged, count: usize, within: Duration) -
     started.elapsed()
 }
 
-#[tokio::test]
-async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database() {
-    let dir = std::env::temp_dir().join(format!("sesame-faults-{}", Uuid::new_v4().simple()));
-    // Durable: a crash must lose nothing that was committed.
-    let options = local::Options {
-        durable: true,
-        remove_on_stop: false,
-        max_connections: 40,
-    };
-    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
-    let url = cluster.url(local::DATABASE);
-    sesame::server::prepare(&url).await.expect("prepare");
-    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
-
+/// A verified farm with 100,000 kg of carrots, and a verified canteen whose
+/// buyer is returned with a 5 kg basket.
+async fn shop(app: &TestApp) -> (crate::helpers::Session, Value) {
     let admin = app.admin().await;
     let marie = app.signed_up("marie@ferme-envol.fr").await;
     let farm_id = app.create_organisation(&marie, farm(SIRETS[0])).await;
@@ -134,6 +125,25 @@ async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database()
     }
     let basket = json!({"buyer_id": canteen_id, "delivery_date": date,
                         "lines": [{"offer_id": offer_id, "quantity": "5"}]});
+
+    (claire, basket)
+}
+
+#[tokio::test]
+async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database() {
+    let dir = std::env::temp_dir().join(format!("sesame-faults-{}", Uuid::new_v4().simple()));
+    // Durable: a crash must lose nothing that was committed.
+    let options = local::Options {
+        durable: true,
+        remove_on_stop: false,
+        max_connections: 40,
+    };
+    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
+    let url = cluster.url(local::DATABASE);
+    sesame::server::prepare(&url).await.expect("prepare");
+    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
+
+    let (claire, basket) = shop(&app).await;
 
     let acknowledged: Acknowledged = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -258,4 +268,113 @@ async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database()
         .await
         .unwrap()
         .expect("stop");
+}
+
+/// The real binary (`sesame serve`) gets SIGTERM while four clients check
+/// out: it stops accepting, finishes what it started and exits 0. Every
+/// acknowledged checkout is stored; every stored order is whole (its line,
+/// its event, its stock), acknowledged or not.
+#[tokio::test]
+async fn sigterm_during_checkouts_loses_nothing_acknowledged_and_writes_nothing_by_half() {
+    let app = TestApp::spawn().await;
+    let (claire, basket) = shop(&app).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut service = tokio::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .arg("serve")
+        .env("DATABASE_URL", &app.database.url)
+        .env("SESAME_BIND", format!("127.0.0.1:{port}"))
+        .env("SESAME_JWT_SECRET", crate::helpers::TEST_JWT_SECRET)
+        .env("SESAME_LOG", "warn")
+        .env("SESAME_WORKERS", "2")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the service did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let acknowledged: Acknowledged = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let streams: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(checkout_stream(
+                reqwest::Client::new(),
+                format!("{base}/api/v1/orders"),
+                claire.access.clone(),
+                basket.clone(),
+                acknowledged.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    wait_for(&acknowledged, 30, Duration::from_secs(30)).await;
+    let pid = service.id().unwrap().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let exited = tokio::time::timeout(Duration::from_secs(35), service.wait())
+        .await
+        .expect("the service stops within its 30 s grace period")
+        .unwrap();
+    assert!(exited.success(), "{exited:?}");
+    stop.store(true, Ordering::Relaxed);
+    for stream in streams {
+        stream.await.unwrap();
+    }
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut db = app.db().await;
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        lines: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        events: i64,
+    }
+    let stored: Vec<Stored> = diesel::sql_query(
+        "SELECT o.id, (SELECT count(*) FROM order_lines l WHERE l.order_id = o.id) AS lines, \
+                (SELECT count(*) FROM order_events e WHERE e.order_id = o.id) AS events FROM orders o",
+    )
+    .load(&mut db)
+    .await
+    .unwrap();
+    for order in &stored {
+        assert_eq!((order.lines, order.events), (1, 1), "{order:?} is whole");
+    }
+    let ids: std::collections::HashSet<Uuid> = stored.iter().map(|o| o.id).collect();
+    for (key, orders) in &acknowledged {
+        for id in orders {
+            assert!(
+                ids.contains(&id.parse().unwrap()),
+                "acknowledged {key} lost"
+            );
+        }
+    }
+    assert!(stored.len() >= acknowledged.len());
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(
+        reserved,
+        Decimal::from(5 * stored.len()),
+        "stock held by the stored orders only"
+    );
 }
