@@ -10,6 +10,7 @@ mod errors;
 mod faults;
 mod geography;
 mod helpers;
+mod lifecycle;
 mod migrations;
 mod openapi;
 mod opendata;
