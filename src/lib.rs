@@ -67,12 +67,13 @@ fn routes(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document, generated from the routes (`sesame openapi` prints it).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    App::new()
+    let api = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(routes)
         .split_for_parts()
-        .1
+        .1;
+    openapi::complete(api)
 }
 
 /// Cross-origin access for the configured browser origins only. Tokens
@@ -119,6 +120,7 @@ pub fn build_app(
         .openapi(openapi::ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    let api = openapi::complete(api);
     let known_routes = KnownRoutes::from_openapi(&api);
     let cors = cors(&state.cors_origins);
     let state_cors_empty = state.cors_origins.is_empty();

@@ -24,6 +24,7 @@ use crate::error::{FieldError, Problem};
         (name = "catalog", description = "Offers: listing, stock, CSV import, search"),
         (name = "orders", description = "Checkout, the order lifecycle, picking lists and the integration feed"),
         (name = "egalim", description = "EGalim indicators, the ma-cantine export, territory statistics and progress"),
+        (name = "opendata", description = "Anonymised open data: releases an authority publishes, public downloads (Frictionless data packages)"),
         (name = "admin", description = "Platform administration: verifying organisations"),
         (name = "geography", description = "Reference geography: communes, EPCIs (Etalab, Licence Ouverte 2.0)"),
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -46,4 +47,38 @@ impl Modify for BearerAuth {
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
+}
+
+/// What the routes cannot say themselves: every operation that takes a body
+/// answers 415 problem+json to a body of another media type.
+pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.request_body.is_none() {
+                continue;
+            }
+            let unsupported = ResponseBuilder::new()
+                .description("The body is not of the media type the operation takes")
+                .content(
+                    crate::error::PROBLEM_CONTENT_TYPE,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build();
+            operation
+                .responses
+                .responses
+                .entry("415".to_owned())
+                .or_insert(RefOr::T(unsupported));
+        }
+    }
+    api
 }

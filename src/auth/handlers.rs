@@ -22,7 +22,10 @@ use crate::ids::{check_email, normalise_email};
 pub struct RegisterRequest {
     pub email: String,
     /// 12 to 128 characters, no composition rules, not easy to guess.
+    #[schema(min_length = 12, max_length = 128)]
     pub password: String,
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
 }
 

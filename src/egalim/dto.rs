@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::indicators::{FamilyIndicators, Indicators, MonthIndicators};
 use super::rules::Target;
 use crate::codes::{LocalDefinition, ProductFamily};
+use crate::http::negotiate::Format;
 
 /// A calendar year (the current one by default), or a date range.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -22,7 +23,30 @@ pub struct PeriodQuery {
     /// Last delivery date counted.
     pub to: Option<NaiveDate>,
     /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<Format>,
+}
+
+/// The period of a ma-cantine file, which is CSV only.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MaCantineQuery {
+    /// A calendar year; the current one (Paris time) without any period.
+    pub year: Option<i32>,
+    /// First delivery date counted (with `to`, instead of `year`).
+    pub from: Option<NaiveDate>,
+    /// Last delivery date counted.
+    pub to: Option<NaiveDate>,
+    /// Always `csv` (accepted for symmetry with the other exports).
+    #[param(inline)]
+    pub format: Option<CsvOnly>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CsvOnly {
+    Csv,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,7 +56,8 @@ pub struct ProgressQuery {
     pub year: Option<i32>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<Format>,
     /// How many organic farms of the territory should supply its canteens
     /// (Sésame's goal: 100).
     pub organic_farms_target: Option<u32>,

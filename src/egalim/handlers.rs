@@ -100,7 +100,7 @@ pub async fn canteen_indicators(
     id: web::Path<Uuid>,
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let csv = wants_csv(&req, query.format);
     let mut conn = state.pool.get().await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let canteen = readable_canteen(&mut conn, &user, id.into_inner()).await?;
@@ -135,7 +135,7 @@ pub async fn canteen_indicators(
     tag = "egalim",
     operation_id = "ma_cantine_purchases",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The canteen"), PeriodQuery),
+    params(("id" = Uuid, Path, description = "The canteen"), MaCantineQuery),
     responses(
         (status = 200, description = "ma-cantine's CSV", content_type = "text/csv", body = String,
             example = "siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km\n21910570000015,Carottes,Ferme de l'Envol,2026-03-10,45.00,FRUITS_ET_LEGUMES,BIO,FRANCE,OUI,OUI,DEPARTEMENT,\n"),
@@ -150,14 +150,8 @@ pub async fn ma_cantine_purchases(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    Query(query): Query<PeriodQuery>,
+    Query(query): Query<MaCantineQuery>,
 ) -> ApiResult<HttpResponse> {
-    if query.format.as_deref().is_some_and(|f| f != "csv") {
-        return Err(ApiError::invalid_parameter(
-            "format",
-            "this export is CSV only",
-        ));
-    }
     let mut conn = state.pool.get().await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let canteen = readable_canteen(&mut conn, &user, id.into_inner()).await?;
@@ -216,7 +210,7 @@ pub async fn territory_statistics(
     id: web::Path<Uuid>,
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let csv = wants_csv(&req, query.format);
     let id = id.into_inner();
     let mut conn = state.pool.get().await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
@@ -319,7 +313,7 @@ pub async fn territory_progress(
     id: web::Path<Uuid>,
     Query(query): Query<ProgressQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let csv = wants_csv(&req, query.format);
     let id = id.into_inner();
     let mut conn = state.pool.get().await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;

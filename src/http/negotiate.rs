@@ -3,20 +3,29 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::error::{ApiError, ApiResult};
+
+/// The `format` query parameter of endpoints that answer JSON or CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Csv,
+}
 
 /// CSV when `format=csv`, or without `format` when `Accept` asks for
 /// `text/csv`; JSON otherwise.
-pub fn wants_csv(req: &HttpRequest, format: Option<&str>) -> ApiResult<bool> {
+pub fn wants_csv(req: &HttpRequest, format: Option<Format>) -> bool {
     match format {
-        Some("csv") => Ok(true),
-        Some("json") => Ok(false),
-        Some(_) => Err(ApiError::invalid_parameter("format", "must be json or csv")),
-        None => Ok(req
+        Some(format) => format == Format::Csv,
+        None => req
             .headers()
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"))),
+            .is_some_and(|v| v.contains("text/csv")),
     }
 }
 

@@ -93,8 +93,9 @@ impl Release {
 #[into_params(parameter_in = Query)]
 pub struct ReleasesQuery {
     /// Only the releases of this EPCI (SIREN).
-    #[param(example = "200057859")]
+    #[param(example = "200057859", pattern = r"^\d{9}$")]
     pub epci: Option<String>,
     /// At most this many, newest first (1–200, 50 by default).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
 }

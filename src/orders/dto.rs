@@ -185,6 +185,7 @@ pub struct OrderQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
     /// 1 to 100; 50 by default.
+    #[param(minimum = 1, maximum = 100, default = 50)]
     pub limit: Option<u32>,
 }
 
@@ -272,7 +273,8 @@ pub struct PickingSite {
 pub struct PickingQuery {
     pub date: NaiveDate,
     /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<crate::http::negotiate::Format>,
 }
 
 /// One entry of the integration feed.
@@ -308,5 +310,6 @@ pub struct FeedQuery {
     /// A `cursor` already read; from the beginning without it.
     pub after: Option<String>,
     /// 1 to 500; 100 by default.
+    #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<u32>,
 }

@@ -89,7 +89,8 @@ fn created(body: serde_json::Value, replayed: bool) -> HttpResponse {
     tag = "orders",
     operation_id = "checkout",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Unique per basket; the same on retries (1 to 255 visible ASCII characters)")),
+    params(("Idempotency-Key" = String, Header, description = "Unique per basket; the same on retries (1 to 255 visible ASCII characters)",
+        min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$", example = "0193a6f2-9d01-7e55-b0c1-1a2b3c4d5e6f")),
     request_body = CheckoutRequest,
     responses(
         (status = 201, description = "The orders, one per supplier", body = Checkout,
@@ -419,7 +420,7 @@ pub async fn picking_list(
     Query(query): Query<PickingQuery>,
 ) -> ApiResult<HttpResponse> {
     let supplier = id.into_inner();
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let csv = wants_csv(&req, query.format);
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, supplier, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ReadPrivate)?;
