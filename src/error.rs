@@ -305,7 +305,8 @@ impl From<diesel::result::Error> for ApiError {
             }
             // statement_timeout: too much to aggregate at once, not a fault.
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if info.message().contains("statement timeout") =>
+                if info.message().contains("statement timeout")
+                    || info.message().contains("lock timeout") =>
             {
                 Self::Unavailable(
                     "the query took too long; ask for a shorter period or retry later".into(),

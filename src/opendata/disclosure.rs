@@ -178,7 +178,54 @@ pub struct Item {
     pub measures: [f64; MEASURES],
     /// Quantities as published: kg, litres, pieces.
     pub quantities: [rust_decimal::Decimal; 3],
+    /// Who is behind a cell, each measure by supplier and by buyer (empty
+    /// for totals: theirs are their cells').
+    pub contributors: Vec<Contributor>,
     pub status: Status,
+}
+
+/// One supplier's or buyer's part of a cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contributor {
+    pub side: Side,
+    /// An index standing for the organisation.
+    pub unit: u32,
+    pub measures: [f64; MEASURES],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Supplier,
+    Buyer,
+}
+
+impl Thresholds {
+    /// The frequency and dominance rules over everyone behind a set of
+    /// cells, for every measure: value, and each quantity that is not zero
+    /// (a published kilo count must not be one farm's either).
+    pub fn pass_together<'a>(&self, contributors: impl Iterator<Item = &'a Contributor>) -> bool {
+        let mut per_unit: HashMap<(Side, u32), [f64; MEASURES]> = HashMap::new();
+        for c in contributors {
+            let sums = per_unit.entry((c.side, c.unit)).or_default();
+            for (sum, measure) in sums.iter_mut().zip(c.measures) {
+                *sum += measure;
+            }
+        }
+        [Side::Supplier, Side::Buyer].into_iter().all(|side| {
+            let units: Vec<&[f64; MEASURES]> = per_unit
+                .iter()
+                .filter(|((s, _), _)| *s == side)
+                .map(|(_, sums)| sums)
+                .collect();
+            let enough = units.len() >= self.min_units as usize;
+            enough
+                && (0..MEASURES).all(|m| {
+                    let total: f64 = units.iter().map(|u| u[m]).sum();
+                    let top = units.iter().map(|u| u[m]).fold(0.0, f64::max);
+                    total <= 0.0 || top * 100.0 <= total * f64::from(self.dominance_percent)
+                })
+        })
+    }
 }
 
 impl Item {
@@ -256,18 +303,33 @@ impl Table {
                 }
             }
         }
-        for item in &mut items {
-            item.status = if thresholds.passes(&item.units) {
+        let mut table = Self {
+            items,
+            thresholds,
+            members,
+            totals_of,
+        };
+        for i in 0..table.items.len() {
+            let cells = table.cells_of(i);
+            let passes = table.thresholds.pass_together(
+                cells
+                    .iter()
+                    .flat_map(|&c| table.items[c].contributors.iter()),
+            );
+            table.items[i].status = if passes {
                 Status::Published
             } else {
                 Status::Primary
             };
         }
-        Self {
-            items,
-            thresholds,
-            members,
-            totals_of,
+        table
+    }
+
+    /// The cells an item sums: itself for a cell.
+    fn cells_of(&self, i: usize) -> Vec<usize> {
+        match self.items[i].level {
+            Level::Cell => vec![i],
+            _ => self.members.get(&i).cloned().unwrap_or_default(),
         }
     }
 
@@ -285,6 +347,47 @@ impl Table {
                     None => break,
                 }
             }
+        }
+        self.protect_residuals();
+    }
+
+    /// A published total minus its published cells is the exact sum of its
+    /// hidden cells: that sum must pass the rules like any published number
+    /// (two hidden cells of one farm must not add up to its sales). Hides
+    /// one more cell of the total, the one with the most units, until it does.
+    fn protect_residuals(&mut self) {
+        let mut totals: Vec<usize> = self.members.keys().copied().collect();
+        totals.sort_unstable();
+        let mut queue = totals.clone();
+        while let Some(t) = queue.pop() {
+            if self.items[t].suppressed() {
+                continue;
+            }
+            let cells = self.members.get(&t).cloned().unwrap_or_default();
+            let hidden = cells.iter().filter(|&&c| self.items[c].suppressed());
+            if self
+                .thresholds
+                .pass_together(hidden.flat_map(|&c| self.items[c].contributors.iter()))
+                || cells.iter().all(|&c| !self.items[c].suppressed())
+            {
+                continue;
+            }
+            let next = cells
+                .iter()
+                .copied()
+                .filter(|&c| !self.items[c].suppressed())
+                .max_by_key(|&c| {
+                    let units = &self.items[c].units;
+                    (
+                        units.suppliers.min(units.buyers),
+                        -units.value_cents,
+                        std::cmp::Reverse(c),
+                    )
+                });
+            let Some(c) = next else { continue };
+            self.items[c].status = Status::Secondary;
+            // Its totals' hidden sums changed: check them again, this one too.
+            queue.extend(self.totals_of.get(&c).cloned().unwrap_or_default());
         }
     }
 
@@ -317,8 +420,9 @@ impl Table {
                 return false;
             }
             let (low, high) = self.bounds(x, m);
-            // Half a cent (or a thousandth of a unit) of slack for rounding.
-            high < truth * (1.0 + p) - 0.5 || low > truth * (1.0 - p) + 0.5
+            // Slack for floating point: half a cent, half a thousandth of a unit.
+            let slack = if m == 0 { 0.5 } else { 0.0005 };
+            high < truth * (1.0 + p) - slack || low > truth * (1.0 - p) + slack
         })
     }
 
@@ -365,12 +469,13 @@ impl Table {
                 )
             }
         };
+        let targets: std::collections::HashSet<usize> = target.iter().copied().collect();
         let solve = |direction| {
             let mut problem = Problem::new(direction);
             let vars: HashMap<usize, microlp::Variable> = hidden
                 .iter()
                 .map(|&c| {
-                    let weight = if target.contains(&c) { 1.0 } else { 0.0 };
+                    let weight = if targets.contains(&c) { 1.0 } else { 0.0 };
                     (c, problem.add_var(weight, (0.0, f64::INFINITY)))
                 })
                 .collect();
@@ -565,6 +670,16 @@ mod tests {
             },
             measures: [value as f64, 0.0, 0.0, 0.0],
             quantities: Default::default(),
+            contributors: [Side::Supplier, Side::Buyer]
+                .into_iter()
+                .flat_map(|side| {
+                    (0..units).map(move |u| Contributor {
+                        side,
+                        unit: u as u32,
+                        measures: [(value / units) as f64, 0.0, 0.0, 0.0],
+                    })
+                })
+                .collect(),
             status: Status::Published,
         }
     }
@@ -730,6 +845,58 @@ mod tests {
             low <= 11_000.0 * 0.85 && high >= 11_000.0 * 1.15,
             "[{low}, {high}]"
         );
+    }
+
+    #[test]
+    fn hidden_cells_of_one_farm_do_not_add_up_to_its_sales() {
+        // Two cells of one block, both from farm 0 alone: each is the other's
+        // partner, but the month's total minus its published cells would be
+        // exactly that farm's sales.
+        let mut cells = vec![
+            cell("2026-03", "FRUITS_ET_LEGUMES", "bio", "epci", 10_000, 1),
+            cell("2026-03", "FRUITS_ET_LEGUMES", "bio", "region", 8_000, 1),
+            cell("2026-03", "FRUITS_ET_LEGUMES", "none", "france", 30_000, 5),
+            cell("2026-03", "BOULANGERIE", "none", "france", 20_000, 5),
+        ];
+        for c in &mut cells[2..] {
+            for contributor in &mut c.contributors {
+                contributor.unit += 10;
+            }
+        }
+        let mut table = Table::new(with_totals(cells), Thresholds::default());
+        table.protect();
+        let month = table
+            .items
+            .iter()
+            .position(|i| i.level == Level::Month)
+            .unwrap();
+        let cells = table.cells_of(month);
+        let hidden: Vec<usize> = cells
+            .iter()
+            .copied()
+            .filter(|&c| table.items[c].suppressed())
+            .collect();
+        assert!(hidden.len() >= 3, "{hidden:?}");
+        assert!(
+            table.items[month].suppressed()
+                || table.thresholds.pass_together(
+                    hidden
+                        .iter()
+                        .flat_map(|&c| table.items[c].contributors.iter())
+                )
+        );
+    }
+
+    #[test]
+    fn a_quantity_from_one_farm_is_not_published() {
+        // Value shared by three farms, but the kilos all from farm 0.
+        let mut c = cell("2026-03", "FRUITS_ET_LEGUMES", "none", "france", 30_000, 3);
+        for contributor in &mut c.contributors {
+            contributor.measures[1] = if contributor.unit == 0 { 120.0 } else { 0.0 };
+        }
+        c.measures[1] = 120.0;
+        let table = Table::new(vec![c], Thresholds::default());
+        assert_eq!(table.items[0].status, Status::Primary);
     }
 
     #[test]

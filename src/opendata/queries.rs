@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use uuid::Uuid;
 
-use super::disclosure::{Contributions, Item, Key, Level, MEASURES, MicroClass, Status};
+use super::disclosure::{
+    Contributions, Contributor, Item, Key, Level, MEASURES, MicroClass, Side, Status,
+};
 use crate::egalim::queries::{COUNTED_LINES, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
 use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transactions};
@@ -177,10 +179,92 @@ pub async fn items(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Item>> {
                 },
                 measures,
                 quantities: [r.kg, r.l, r.pieces],
+                contributors: Vec::new(),
                 status: Status::Published,
             }
         })
         .collect())
+}
+
+#[derive(QueryableByName)]
+struct ContributorRow {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = Text)]
+    family: String,
+    #[diesel(sql_type = Text)]
+    label_group: String,
+    #[diesel(sql_type = Text)]
+    origin_class: String,
+    #[diesel(sql_type = Text)]
+    sector_category: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    supplier: bool,
+    #[diesel(sql_type = SqlUuid)]
+    unit: Uuid,
+    #[diesel(sql_type = BigInt)]
+    value: i64,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    kg: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    l: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    pieces: Decimal,
+}
+
+/// Each supplier's and each buyer's part of every cell, attached to the
+/// cells of `items` (units become small indexes: nothing leaves memory).
+pub async fn attach_contributors(
+    conn: &mut AsyncPgConnection,
+    items: &mut [Item],
+) -> QueryResult<()> {
+    const SUMS: &str = "sum(value)::bigint AS value, \
+         coalesce(sum(quantity) FILTER (WHERE unit_kind = 'kg'), 0) AS kg, \
+         coalesce(sum(quantity) FILTER (WHERE unit_kind = 'l'), 0) AS l, \
+         coalesce(sum(quantity) FILTER (WHERE unit_kind = 'piece'), 0) AS pieces";
+    const CELL: &str = "month, family, label_group, origin_class, sector_category";
+    let rows: Vec<ContributorRow> = diesel::sql_query(format!(
+        "SELECT {CELL}, true AS supplier, supplier_id AS unit, {SUMS} FROM od_pairs GROUP BY {CELL}, supplier_id \
+         UNION ALL \
+         SELECT {CELL}, false, buyer_id, {SUMS} FROM od_pairs GROUP BY {CELL}, buyer_id"
+    ))
+    .load(conn)
+    .await?;
+    let cells: std::collections::HashMap<Key, usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.level == Level::Cell)
+        .map(|(i, item)| (item.key.clone(), i))
+        .collect();
+    let mut units: std::collections::HashMap<Uuid, u32> = std::collections::HashMap::new();
+    for r in rows {
+        let next = u32::try_from(units.len()).unwrap_or(u32::MAX);
+        let unit = *units.entry(r.unit).or_insert(next);
+        let key = Key {
+            month: r.month,
+            family: r.family,
+            label_group: r.label_group,
+            origin_class: r.origin_class,
+            sector_category: r.sector_category,
+        };
+        if let Some(&i) = cells.get(&key) {
+            items[i].contributors.push(Contributor {
+                side: if r.supplier {
+                    Side::Supplier
+                } else {
+                    Side::Buyer
+                },
+                unit,
+                measures: [
+                    r.value as f64,
+                    r.kg.to_f64().unwrap_or_default(),
+                    r.l.to_f64().unwrap_or_default(),
+                    r.pieces.to_f64().unwrap_or_default(),
+                ],
+            });
+        }
+    }
+    Ok(())
 }
 
 #[derive(QueryableByName)]
@@ -345,6 +429,8 @@ pub async fn claim_period(
         #[diesel(sql_type = diesel::sql_types::Integer)]
         next: i32,
     }
+    // Another publication of this EPCI may be building: wait for it, boundedly.
+    conn.batch_execute("SET LOCAL lock_timeout = '60s'").await?;
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('opendata:' || $1, 0))")
         .bind::<Text, _>(epci)
         .execute(conn)

@@ -55,7 +55,8 @@ class of identical categories has k rows and passes both rules, else left out; v
 /// Parses `YYYY-MM` into the first day of that month.
 pub fn parse_month(value: &str) -> Option<NaiveDate> {
     let (year, month) = value.split_once('-')?;
-    if year.len() != 4 || month.len() != 2 {
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if year.len() != 4 || month.len() != 2 || !digits(year) || !digits(month) {
         return None;
     }
     NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
@@ -93,7 +94,8 @@ pub struct Build<'a> {
 pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<ReleaseRow> {
     let started = std::time::Instant::now();
     let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
-    let items = queries::items(conn).await?;
+    let mut items = queries::items(conn).await?;
+    queries::attach_contributors(conn, &mut items).await?;
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: staged and aggregated");
     let thresholds = build.thresholds;
     // Seconds of arithmetic on a large territory: off the async workers.

@@ -7,10 +7,11 @@ bought, what, where, for how much) and the territory; the attacker itself
 only reads the published packages. It combines every published cell, total
 and microdata row of all the packages given, and reports:
 
-- breaches: a supplier's or buyer's value in a cell, total or group of
-  microdata rows that the attacker can pin to within +-15 %, that is every
-  value it cannot exclude lies within 15 % of that unit's true contribution
-  (linear programming over the tables, interval arithmetic over rows);
+- breaches: a supplier's or buyer's value in a cell, total, sum of the
+  hidden cells of a published total, or group of microdata rows that the
+  attacker can pin to within +-15 %, that is every value it cannot exclude
+  lies within 15 % of that unit's true contribution (linear programming
+  over the tables, interval arithmetic over rows);
 - underprotected: a number failing the rules (under 3 suppliers or buyers, or
   one above 85 %) whose possible values do not reach 15 % above and below;
 - singled_out: a group of microdata rows selectable by published categories
@@ -242,6 +243,32 @@ def main():
                 report["breaches"].append({"level": level, "key": key, "side": side,
                                            "unit": unit, "contribution": contribution,
                                            "low": low, "high": high})
+
+    # A published total minus its published cells: the exact sum of its
+    # hidden cells, which must not be one unit's either.
+    for (index, level, key, value) in items:
+        if level == "cell" or value is None:
+            continue
+        members = cells_of[(index, level, key)]
+        hidden_members = [m for m in members if m in var]
+        if not hidden_members:
+            continue
+        residual = value - sum(items[m][3] for m in members if m not in var)
+        units = Units()
+        for m in hidden_members:
+            cell_units = truth_units.get(items[m][:3])
+            if cell_units is None:
+                continue
+            units.value += cell_units.value
+            for u, v in cell_units.suppliers.items():
+                units.suppliers[u] += v
+            for u, v in cell_units.buyers.items():
+                units.buyers[u] += v
+        report["residuals_checked"] = report.get("residuals_checked", 0) + 1
+        for side, unit, contribution in units.contributions():
+            if pinned(residual, residual, contribution):
+                report["breaches"].append({"residual_of": [level, key], "side": side, "unit": unit,
+                                           "contribution": contribution, "value": residual})
 
     # Microdata: the truth lines in their published form.
     shapes = {}
