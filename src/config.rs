@@ -42,8 +42,8 @@ pub struct Settings {
           value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub db_timeout_ms: u64,
 
-    /// Open data builds and downloads running at once (each holds a database
-    /// connection); more get 503.
+    /// Open data downloads running at once (each holds a database connection
+    /// between pages); more get 503. Builds have their own two slots.
     #[arg(long, env = "SESAME_MAX_EXPORTS", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_exports: u16,

@@ -44,9 +44,12 @@ pub struct AppState {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub auth: auth::Auth,
-    /// Open data builds and downloads running at once, each holding a
-    /// database connection: capped.
+    /// Open data downloads running at once, each holding a database
+    /// connection between pages: capped.
     pub exports: opendata::ExportSlots,
+    /// Open data releases being built at once (CPU and a connection each),
+    /// apart from downloads so that slow readers never block publishing.
+    pub builds: opendata::ExportSlots,
     /// Browser origins allowed by CORS; none: no cross-origin access.
     pub cors_origins: Vec<String>,
 }

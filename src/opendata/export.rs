@@ -43,7 +43,14 @@ pub async fn write_package(
     };
     // Everything happens in one transaction that is never committed.
     conn.batch_execute("BEGIN").await?;
-    let (_, version) = queries::claim_period(&mut conn, epci, from, to).await?;
+    let (overlaps, version) = queries::claim_period(&mut conn, epci, from, to).await?;
+    if overlaps {
+        tracing::warn!(
+            epci,
+            "a published release already covers part of this period: \
+             this package could not be published as it is"
+        );
+    }
     let build = Build {
         id: Uuid::now_v7(),
         epci,

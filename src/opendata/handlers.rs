@@ -122,7 +122,7 @@ pub async fn publish_release(
         .ok_or_else(|| ApiError::not_found("no authority with this id"))?;
     let today = crate::orders::queries::today_in_paris(&mut conn).await?;
     let (from, to, thresholds) = validate(&body, today)?;
-    let _slot = state.exports.try_acquire().map_err(|_| busy())?;
+    let _slot = state.builds.try_acquire().map_err(|_| busy())?;
     let release = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let (overlaps, version) = queries::claim_period(conn, &epci, from, to).await?;
@@ -277,6 +277,7 @@ fn not_modified(etag: &str, modified: HttpDate) -> HttpResponse {
     HttpResponse::NotModified()
         .insert_header((header::ETAG, etag.to_owned()))
         .insert_header((header::LAST_MODIFIED, modified))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .finish()
 }
 
