@@ -38,10 +38,6 @@ query="q=carotte&family=FRUITS_ET_LEGUMES&labels_any=BIO&available_on=$day&local
 hits=$(curl -sf "$URL/api/v1/offers?$query&limit=50" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
 [ "$hits" -gt 0 ] || { echo "bench: the search finds nothing; the seed is wrong" >&2; exit 1; }
 
-wrk_out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency "$URL/api/v1/offers?$query")
-http_rps=$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_out")
-http_p99=$(awk '$1=="99%" {print $2}' <<<"$wrk_out")
-
 floor() {
   pgbench -n -M "$1" -c $CONNECTIONS -j 2 -T "$DURATION" -D q=carotte -D day="$day" -D canteen=$CANTEEN \
     -f bench/catalog_search.sql "$(db_url)" 2>&1 | awk '/^tps/ {print $3; exit}'
@@ -49,8 +45,16 @@ floor() {
 # The service sends this dynamic SQL unnamed (diesel caches no statement whose
 # text varies), so PostgreSQL plans it for its values each time: `-M extended`
 # is that floor. `-M prepared` (one generic plan) is shown too.
-pg_tps=$(floor extended)
-pg_prepared_tps=$(floor prepared)
+: >target/bench-catalog-http; : >target/bench-catalog-pg; : >target/bench-catalog-pg-prepared
+for run in $(seq "$RUNS"); do
+  wrk_out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency "$URL/api/v1/offers?$query")
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_out") $(awk '$1=="99%" {print $2}' <<<"$wrk_out")" >>target/bench-catalog-http
+  floor extended >>target/bench-catalog-pg
+  floor prepared >>target/bench-catalog-pg-prepared
+done
+read -r http_rps http_p99 <<<"$(median_line target/bench-catalog-http)"
+pg_tps=$(median <target/bench-catalog-pg)
+pg_prepared_tps=$(median <target/bench-catalog-pg-prepared)
 ratio=$(echo "scale=3; $http_rps / $pg_tps" | bc | xargs printf "%.2f")
 ratio_prepared=$(echo "scale=3; $http_rps / $pg_prepared_tps" | bc | xargs printf "%.2f")
 
@@ -69,7 +73,7 @@ stop
 write_section catalog <<MD
 ## Offer search over 100,000 offers: \`GET /api/v1/offers\`
 
-Measured by \`bash bench/catalog.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+Median of $RUNS alternating runs, measured by \`bash bench/catalog.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
 Machine: $(machine), oha $(oha --version | awk '{print $2}').
 Data: \`bench/catalog_seed.sql\`, 2,000 verified farms (40 % organic) in the 91, 45, 77, 78
 and 28, and 100,000 active offers. The search is

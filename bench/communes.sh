@@ -33,14 +33,15 @@ cold_start=$(printf "%.2f" "$startup")
 sleep 1
 idle_rss_kib=$(ps -o rss= -p "$pid" | tr -d ' ')
 
-wrk_out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency "$URL/api/v1/communes/91103")
-http_rps=$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_out")
-http_p50=$(awk '$1=="50%" {print $2}' <<<"$wrk_out")
-http_p99=$(awk '$1=="99%" {print $2}' <<<"$wrk_out")
-
-pg_out=$(pgbench -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" -f bench/communes.sql "$(db_url)" 2>&1)
-pg_tps=$(awk '/^tps/ {print $3; exit}' <<<"$pg_out")
-pg_latency=$(awk '/^latency average/ {print $4 " " $5}' <<<"$pg_out")
+: >target/bench-communes-http; : >target/bench-communes-pg
+for run in $(seq "$RUNS"); do
+  wrk_out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency "$URL/api/v1/communes/91103")
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_out") $(awk '$1=="50%" {print $2}' <<<"$wrk_out") $(awk '$1=="99%" {print $2}' <<<"$wrk_out")" >>target/bench-communes-http
+  pg_out=$(pgbench -n -M prepared -c $CONNECTIONS -j 2 -T "$DURATION" -f bench/communes.sql "$(db_url)" 2>&1)
+  echo "$(awk '/^tps/ {print $3; exit}' <<<"$pg_out") $(awk '/^latency average/ {print $4 $5}' <<<"$pg_out")" >>target/bench-communes-pg
+done
+read -r http_rps http_p50 http_p99 <<<"$(median_line target/bench-communes-http)"
+read -r pg_tps pg_latency <<<"$(median_line target/bench-communes-pg)"
 ratio=$(echo "scale=3; $http_rps / $pg_tps" | bc | xargs printf "%.2f")
 loaded_rss_kib=$(ps -o rss= -p "$pid" | tr -d ' ')
 stop
@@ -48,7 +49,8 @@ stop
 write_section communes <<MD
 ## Single-row read: \`GET /api/v1/communes/{insee}\`
 
-Measured by \`bash bench/communes.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+Measured by \`bash bench/communes.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD),
+median of $RUNS alternating runs.
 Machine: $(machine).
 
 | what | throughput | latency |

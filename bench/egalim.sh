@@ -79,8 +79,16 @@ measure() { # path, sql file → "service req/s|service ms each|floor tx/s|floor
   lat=$(awk '/latency average/ {print $4; exit}' <<<"$floor_out")
   echo "$rps|$each|$tps|$lat"
 }
-IFS='|' read -r s_rps s_p50 s_tps s_lat <<<"$(measure "$statistics" target/bench-egalim-statistics.sql)"
-IFS='|' read -r i_rps i_p50 i_tps i_lat <<<"$(measure "$indicators" target/bench-egalim-indicators.sql)"
+: >target/bench-egalim-statistics-runs; : >target/bench-egalim-indicators-runs
+for run in $(seq "$RUNS"); do
+  measure "$statistics" target/bench-egalim-statistics.sql | tr '|' ' ' >>target/bench-egalim-statistics-runs
+  measure "$indicators" target/bench-egalim-indicators.sql | tr '|' ' ' >>target/bench-egalim-indicators-runs
+done
+# The service's median run, and the floor's median on its own.
+read -r s_rps s_p50 _ _ <<<"$(median_line target/bench-egalim-statistics-runs)"
+read -r s_tps s_lat <<<"$(awk '{print $3, $4}' target/bench-egalim-statistics-runs | sort -g -k1,1 | sed -n "$(( (RUNS + 1) / 2 ))p")"
+read -r i_rps i_p50 _ _ <<<"$(median_line target/bench-egalim-indicators-runs)"
+read -r i_tps i_lat <<<"$(awk '{print $3, $4}' target/bench-egalim-indicators-runs | sort -g -k1,1 | sed -n "$(( (RUNS + 1) / 2 ))p")"
 stop
 s_ratio=$(echo "scale=3; $s_rps / $s_tps" | bc | xargs printf "%.2f")
 i_ratio=$(echo "scale=3; $i_rps / $i_tps" | bc | xargs printf "%.2f")
@@ -88,7 +96,8 @@ i_ratio=$(echo "scale=3; $i_rps / $i_tps" | bc | xargs printf "%.2f")
 write_section egalim <<MD
 ## EGalim over $(printf "%'d" "$lines") delivered lines: statistics and indicators
 
-Measured by \`bash bench/egalim.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+Measured by \`bash bench/egalim.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD),
+median of $RUNS alternating runs.
 Machine: $(machine).
 Data: \`sesame seed --lines $LINES --seed 7\` (the demonstration's territory, a year of
 delivered orders; seeded in ${seed_seconds} s). Period: $from to $to.

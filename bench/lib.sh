@@ -3,6 +3,14 @@
 
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# Closed-loop measurements are repeated, service and floor alternating, and
+# the median is kept (RUNS=1 for a quick look).
+RUNS=${RUNS:-3}
+# The median of the numbers on standard input.
+median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+# The line of a file whose first field is the median (its other fields go with it).
+median_line() { sort -g -k1,1 "$1" | sed -n "$(( ($(wc -l <"$1") + 1) / 2 ))p"; }
+
 # Installs what is missing: Debian packages with apt-get (as root or with
 # sudo), `cargo:NAME` from the Rust registry.
 need() {

@@ -27,9 +27,12 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/api/v1/auth/login"
   -d '{"email": "contact@ferme-de-l-envol.demo", "password": "Sésame démo en Cœur d'"'"'Essonne"}')
 [ "$status" = 200 ] || { echo "bench: the demo login answers $status" >&2; exit 1; }
 
-logins=$(wrk -t2 -c8 -d"${DURATION}s" -s bench/login.lua "$URL/api/v1/auth/login")
-login_rps=$(awk '/Requests\/sec/ {print $2}' <<<"$logins")
-login_errors=$(awk '/Non-2xx/ {print $5}' <<<"$logins")
+: >target/bench-login-runs
+for run in $(seq "$RUNS"); do
+  logins=$(wrk -t2 -c8 -d"${DURATION}s" -s bench/login.lua "$URL/api/v1/auth/login")
+  echo "$(awk '/Requests\/sec/ {print $2}' <<<"$logins") $(awk '/Non-2xx/ {print $5}' <<<"$logins")" >>target/bench-login-runs
+done
+read -r login_rps login_errors <<<"$(median_line target/bench-login-runs)"
 
 search="$URL/api/v1/offers?q=carottes&labels_any=BIO"
 p99() { awk '/99.00%/ {print $3, $4; exit}' <<<"$1"; }
@@ -43,7 +46,8 @@ stop
 write_section login <<MD
 ## Logins, and the search during a login flood
 
-Measured by \`bash bench/login.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+Measured by \`bash bench/login.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD);
+logins per second: median of $RUNS runs.
 Machine: $(machine), oha $(oha --version | awk '{print $2}').
 Data: the demonstration (\`sesame demo\`).
 

@@ -92,7 +92,6 @@ floor_stream() {
     label_group, unit_kind, quantity, value_ht_eur FROM opendata_transactions WHERE release_id = '$release' ORDER BY seq) \
     TO STDOUT (FORMAT csv, HEADER)"
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >target/bench-opendata-runs
 for run in $(seq "$RUNS"); do
