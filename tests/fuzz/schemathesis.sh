@@ -38,8 +38,10 @@ pid=$!
 # The service stops its cluster on SIGTERM; the reports stay in $data.
 cleanup() { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; rm -rf "$data/sesame"; }
 trap cleanup EXIT
+# python3 stands in for curl (one tool fewer to install).
+ready() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$URL/readyz" 2>/dev/null; }
 for _ in $(seq 1 240); do
-  curl -sf -o /dev/null "$URL/readyz" && break
+  ready && break
   kill -0 "$pid" 2>/dev/null || { cat "$data/service.log"; exit 1; }
   sleep 0.5
 done
@@ -52,9 +54,14 @@ for account in canteen:contact@ecole-elementaire-jean-mace-saint-michel-sur-orge
                authority:pat@coeuressonne.demo \
                admin:admin@sesame.demo; do
   role=${account%%:*}
-  tokens[$role]=$(curl -sf -X POST "$URL/api/v1/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\": \"${account#*:}\", \"password\": \"$PASSWORD\"}" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  tokens[$role]=$(python3 - "$URL/api/v1/auth/login" "${account#*:}" "$PASSWORD" <<'PY'
+import json, sys, urllib.request
+url, email, password = sys.argv[1:]
+request = urllib.request.Request(url, json.dumps({"email": email, "password": password}).encode(),
+                                 {"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["access_token"])
+PY
+)
 done
 
 status=0
