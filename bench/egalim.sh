@@ -27,13 +27,7 @@ need psql postgresql-client
 cargo build --release --quiet
 export SESAME_BIND=127.0.0.1:$PORT SESAME_DATA_DIR=$DATA_DIR SESAME_LOG=warn
 unset DATABASE_URL
-if [ ! -f "$DATA_DIR/seeded-$LINES" ]; then
-  rm -rf "$DATA_DIR"
-  echo "bench: seeding $LINES order lines"
-  t0=$(date +%s.%N)
-  ./target/release/sesame seed --lines "$LINES" --seed 7 >/dev/null
-  echo "$(date +%s.%N) - $t0" | bc >"$DATA_DIR/seeded-$LINES"
-fi
+seed_once
 seed_seconds=$(printf "%.0f" "$(cat "$DATA_DIR/seeded-$LINES")")
 start
 q() { psql -tA "$(db_url)" -c "$1"; }

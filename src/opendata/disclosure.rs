@@ -155,6 +155,35 @@ impl Key {
     fn block(&self) -> [&str; 3] {
         [&self.month, &self.family, &self.label_group]
     }
+
+    /// The totals a cell counts in: its month's, family's, label group's and
+    /// the grand total.
+    fn totals(&self) -> [(Level, Key); 4] {
+        [
+            (
+                Level::Month,
+                Key {
+                    month: self.month.clone(),
+                    ..Key::default()
+                },
+            ),
+            (
+                Level::Family,
+                Key {
+                    family: self.family.clone(),
+                    ..Key::default()
+                },
+            ),
+            (
+                Level::LabelGroup,
+                Key {
+                    label_group: self.label_group.clone(),
+                    ..Key::default()
+                },
+            ),
+            (Level::Total, Key::default()),
+        ]
+    }
 }
 
 /// Value (cents), then quantities in kg, litres and pieces.
@@ -173,7 +202,10 @@ pub enum Status {
 pub struct Item {
     pub level: Level,
     pub key: Key,
-    pub units: Contributions,
+    pub value_cents: i64,
+    /// Distinct suppliers and buyers, as published.
+    pub suppliers: i64,
+    pub buyers: i64,
     /// The value and quantities as the attacker's arithmetic sees them.
     pub measures: [f64; MEASURES],
     /// Quantities as published: kg, litres, pieces.
@@ -271,32 +303,8 @@ impl Table {
             if item.level != Level::Cell {
                 continue;
             }
-            let k = &item.key;
-            let totals = [
-                (
-                    Level::Month,
-                    Key {
-                        month: k.month.clone(),
-                        ..Key::default()
-                    },
-                ),
-                (
-                    Level::Family,
-                    Key {
-                        family: k.family.clone(),
-                        ..Key::default()
-                    },
-                ),
-                (
-                    Level::LabelGroup,
-                    Key {
-                        label_group: k.label_group.clone(),
-                        ..Key::default()
-                    },
-                ),
-                (Level::Total, Key::default()),
-            ];
-            for total in totals {
+
+            for total in item.key.totals() {
                 if let Some(&t) = index.get(&total) {
                     members.entry(t).or_default().push(i);
                     totals_of.entry(i).or_default().push(t);
@@ -377,10 +385,10 @@ impl Table {
                 .copied()
                 .filter(|&c| !self.items[c].suppressed())
                 .max_by_key(|&c| {
-                    let units = &self.items[c].units;
+                    let item = &self.items[c];
                     (
-                        units.suppliers.min(units.buyers),
-                        -units.value_cents,
+                        item.suppliers.min(item.buyers),
+                        -item.value_cents,
                         std::cmp::Reverse(c),
                     )
                 });
@@ -562,7 +570,7 @@ impl Table {
                 .iter()
                 .copied()
                 .filter(|&i| self.items[i].measures[m] >= needed)
-                .min_by_key(|&i| (self.items[i].units.value_cents, i));
+                .min_by_key(|&i| (self.items[i].value_cents, i));
             enough.or_else(|| {
                 tier.iter().copied().max_by(|&a, &b| {
                     let (va, vb) = (self.items[a].measures[m], self.items[b].measures[m]);
@@ -661,13 +669,9 @@ mod tests {
                 origin_class: origin.into(),
                 sector_category: "education".into(),
             },
-            units: Contributions {
-                value_cents: value,
-                suppliers: units,
-                buyers: units,
-                top_supplier_cents: value / units,
-                top_buyer_cents: value / units,
-            },
+            value_cents: value,
+            suppliers: units,
+            buyers: units,
             measures: [value as f64, 0.0, 0.0, 0.0],
             quantities: Default::default(),
             contributors: [Side::Supplier, Side::Buyer]
@@ -688,32 +692,8 @@ mod tests {
     fn with_totals(cells: Vec<Item>) -> Vec<Item> {
         let mut sums: HashMap<(Level, Key), i64> = HashMap::new();
         for c in &cells {
-            let k = &c.key;
-            for key in [
-                (
-                    Level::Month,
-                    Key {
-                        month: k.month.clone(),
-                        ..Key::default()
-                    },
-                ),
-                (
-                    Level::Family,
-                    Key {
-                        family: k.family.clone(),
-                        ..Key::default()
-                    },
-                ),
-                (
-                    Level::LabelGroup,
-                    Key {
-                        label_group: k.label_group.clone(),
-                        ..Key::default()
-                    },
-                ),
-                (Level::Total, Key::default()),
-            ] {
-                *sums.entry(key).or_default() += c.units.value_cents;
+            for key in c.key.totals() {
+                *sums.entry(key).or_default() += c.value_cents;
             }
         }
         let mut items = cells;
@@ -825,13 +805,8 @@ mod tests {
             cell("2026-02", "FRUITS_ET_LEGUMES", "none", "epci", 35_000, 5),
             cell("2026-02", "BOULANGERIE", "none", "france", 25_000, 5),
         ];
+        // Both drinks cells, and so their family's total, come from one supplier.
         cells = with_totals(cells);
-        // The drinks' total comes from one supplier.
-        for item in &mut cells {
-            if item.level == Level::Family && item.key.family == "BOISSONS" {
-                item.units.suppliers = 1;
-            }
-        }
         let mut table = Table::new(cells, Thresholds::default());
         table.protect();
         let drinks = table

@@ -251,6 +251,11 @@ fn enumeration(values: &[&str], required: bool, description: &str) -> Value {
            "constraints": {"required": required, "enum": values}})
 }
 
+/// A number that is never negative: a value or a quantity.
+fn amount(description: &str) -> Value {
+    json!({"type": "number", "description": description, "constraints": {"minimum": 0}})
+}
+
 fn fields(resource: Resource) -> &'static [Field] {
     match resource {
         Resource::SupplyStats => &SUPPLY_STATS_FIELDS,
@@ -329,30 +334,20 @@ const SUPPLY_STATS_FIELDS: [Field; 13] = [
     Field {
         name: "value_ht",
         schema: |_| {
-            json!({"type": "number", "description":
-        "Value of the delivered lines, excluding VAT, in euros; empty when suppressed", "constraints": {"minimum": 0}})
+            amount("Value of the delivered lines, excluding VAT, in euros; empty when suppressed")
         },
     },
     Field {
         name: "quantity_kg",
-        schema: |_| {
-            json!({"type": "number", "description":
-        "Delivered quantity sold by weight, in kg; empty when suppressed", "constraints": {"minimum": 0}})
-        },
+        schema: |_| amount("Delivered quantity sold by weight, in kg; empty when suppressed"),
     },
     Field {
         name: "quantity_l",
-        schema: |_| {
-            json!({"type": "number", "description":
-        "Delivered quantity sold by volume, in litres; empty when suppressed", "constraints": {"minimum": 0}})
-        },
+        schema: |_| amount("Delivered quantity sold by volume, in litres; empty when suppressed"),
     },
     Field {
         name: "quantity_pieces",
-        schema: |_| {
-            json!({"type": "number", "description":
-        "Delivered quantity sold by the piece; empty when suppressed", "constraints": {"minimum": 0}})
-        },
+        schema: |_| amount("Delivered quantity sold by the piece; empty when suppressed"),
     },
     Field {
         name: "suppliers",
@@ -446,10 +441,7 @@ const TRANSACTIONS_FIELDS: [Field; 10] = [
     },
     Field {
         name: "quantity",
-        schema: |_| {
-            json!({"type": "number", "description":
-        "Delivered quantity in unit_kind, rounded to 0.1", "constraints": {"minimum": 0}})
-        },
+        schema: |_| amount("Delivered quantity in unit_kind, rounded to 0.1"),
     },
     Field {
         name: "value_ht_eur",

@@ -82,10 +82,10 @@ pub fn lines_select() -> String {
     )
 }
 
+/// The categories of a cell (empty where a total sums over them), as every
+/// query of the build returns them.
 #[derive(QueryableByName)]
-struct ItemRow {
-    #[diesel(sql_type = Text)]
-    level: String,
+struct CellKey {
     #[diesel(sql_type = Text)]
     month: String,
     #[diesel(sql_type = Text)]
@@ -96,6 +96,26 @@ struct ItemRow {
     origin_class: String,
     #[diesel(sql_type = Text)]
     sector_category: String,
+}
+
+impl From<CellKey> for Key {
+    fn from(k: CellKey) -> Self {
+        Key {
+            month: k.month,
+            family: k.family,
+            label_group: k.label_group,
+            origin_class: k.origin_class,
+            sector_category: k.sector_category,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct ItemRow {
+    #[diesel(sql_type = Text)]
+    level: String,
+    #[diesel(embed)]
+    key: CellKey,
     #[diesel(sql_type = BigInt)]
     value: i64,
     #[diesel(sql_type = diesel::sql_types::Numeric)]
@@ -108,10 +128,6 @@ struct ItemRow {
     suppliers: i64,
     #[diesel(sql_type = BigInt)]
     buyers: i64,
-    #[diesel(sql_type = BigInt)]
-    top_supplier: i64,
-    #[diesel(sql_type = BigInt)]
-    top_buyer: i64,
 }
 
 /// The grouping of `supply_stats`: each cell, then the totals.
@@ -121,27 +137,17 @@ const ITEM_KEYS: &str = "CASE GROUPING(month, family, label_group, origin_class,
        WHEN 0 THEN 'cell' WHEN 15 THEN 'month' WHEN 23 THEN 'family' WHEN 27 THEN 'label_group' ELSE 'total' END AS level, \
      coalesce(month, '') AS month, coalesce(family, '') AS family, coalesce(label_group, '') AS label_group, \
      coalesce(origin_class, '') AS origin_class, coalesce(sector_category, '') AS sector_category";
-const JOIN_KEYS: &str = "level, month, family, label_group, origin_class, sector_category";
 
-/// Every cell and total of the staged lines, with who is behind it.
+/// Every cell and total of the staged lines: sums and unit counts (who is
+/// behind each cell comes from [`attach_contributors`]).
 pub async fn items(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Item>> {
     let rows: Vec<ItemRow> = diesel::sql_query(format!(
-        "WITH sums AS ( \
-           SELECT {ITEM_KEYS}, sum(value)::bigint AS value, \
-                  coalesce(sum(quantity) FILTER (WHERE unit_kind = 'kg'), 0) AS kg, \
-                  coalesce(sum(quantity) FILTER (WHERE unit_kind = 'l'), 0) AS l, \
-                  coalesce(sum(quantity) FILTER (WHERE unit_kind = 'piece'), 0) AS pieces, \
-                  count(DISTINCT supplier_id) AS suppliers, count(DISTINCT buyer_id) AS buyers \
-             FROM od_pairs GROUP BY {ITEM_SETS}), \
-         by_supplier AS ( \
-           SELECT {JOIN_KEYS}, max(v)::bigint AS top_supplier FROM ( \
-             SELECT {ITEM_KEYS}, sum(value) AS v FROM od_pairs GROUP BY supplier_id, {ITEM_SETS}) s \
-            GROUP BY {JOIN_KEYS}), \
-         by_buyer AS ( \
-           SELECT {JOIN_KEYS}, max(v)::bigint AS top_buyer FROM ( \
-             SELECT {ITEM_KEYS}, sum(value) AS v FROM od_pairs GROUP BY buyer_id, {ITEM_SETS}) b \
-            GROUP BY {JOIN_KEYS}) \
-         SELECT * FROM sums JOIN by_supplier USING ({JOIN_KEYS}) JOIN by_buyer USING ({JOIN_KEYS})"
+        "SELECT {ITEM_KEYS}, sum(value)::bigint AS value, \
+                coalesce(sum(quantity) FILTER (WHERE unit_kind = 'kg'), 0) AS kg, \
+                coalesce(sum(quantity) FILTER (WHERE unit_kind = 'l'), 0) AS l, \
+                coalesce(sum(quantity) FILTER (WHERE unit_kind = 'piece'), 0) AS pieces, \
+                count(DISTINCT supplier_id) AS suppliers, count(DISTINCT buyer_id) AS buyers \
+           FROM od_pairs GROUP BY {ITEM_SETS}"
     ))
     .load(conn)
     .await?;
@@ -163,20 +169,10 @@ pub async fn items(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Item>> {
             ];
             Item {
                 level,
-                key: Key {
-                    month: r.month,
-                    family: r.family,
-                    label_group: r.label_group,
-                    origin_class: r.origin_class,
-                    sector_category: r.sector_category,
-                },
-                units: Contributions {
-                    value_cents: r.value,
-                    suppliers: r.suppliers,
-                    buyers: r.buyers,
-                    top_supplier_cents: r.top_supplier,
-                    top_buyer_cents: r.top_buyer,
-                },
+                key: Key::from(r.key),
+                value_cents: r.value,
+                suppliers: r.suppliers,
+                buyers: r.buyers,
                 measures,
                 quantities: [r.kg, r.l, r.pieces],
                 contributors: Vec::new(),
@@ -188,16 +184,8 @@ pub async fn items(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Item>> {
 
 #[derive(QueryableByName)]
 struct ContributorRow {
-    #[diesel(sql_type = Text)]
-    month: String,
-    #[diesel(sql_type = Text)]
-    family: String,
-    #[diesel(sql_type = Text)]
-    label_group: String,
-    #[diesel(sql_type = Text)]
-    origin_class: String,
-    #[diesel(sql_type = Text)]
-    sector_category: String,
+    #[diesel(embed)]
+    key: CellKey,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     supplier: bool,
     #[diesel(sql_type = SqlUuid)]
@@ -240,13 +228,7 @@ pub async fn attach_contributors(
     for r in rows {
         let next = u32::try_from(units.len()).unwrap_or(u32::MAX);
         let unit = *units.entry(r.unit).or_insert(next);
-        let key = Key {
-            month: r.month,
-            family: r.family,
-            label_group: r.label_group,
-            origin_class: r.origin_class,
-            sector_category: r.sector_category,
-        };
+        let key = Key::from(r.key);
         if let Some(&i) = cells.get(&key) {
             items[i].contributors.push(Contributor {
                 side: if r.supplier {
@@ -269,16 +251,8 @@ pub async fn attach_contributors(
 
 #[derive(QueryableByName)]
 struct ClassRow {
-    #[diesel(sql_type = Text)]
-    month: String,
-    #[diesel(sql_type = Text)]
-    family: String,
-    #[diesel(sql_type = Text)]
-    label_group: String,
-    #[diesel(sql_type = Text)]
-    origin_class: String,
-    #[diesel(sql_type = Text)]
-    sector_category: String,
+    #[diesel(embed)]
+    key: CellKey,
     #[diesel(sql_type = SmallInt)]
     level: i16,
     #[diesel(sql_type = BigInt)]
@@ -324,13 +298,7 @@ pub async fn micro_classes(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Micr
     Ok(rows
         .into_iter()
         .map(|r| MicroClass {
-            cell: Key {
-                month: r.month,
-                family: r.family,
-                label_group: r.label_group,
-                origin_class: r.origin_class,
-                sector_category: r.sector_category,
-            },
+            cell: Key::from(r.key),
             level: r.level,
             rows: r.rows,
             units: Contributions {

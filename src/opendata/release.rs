@@ -168,12 +168,12 @@ fn supply_stat_rows(release: Uuid, table: &Table) -> Vec<SupplyStatRow> {
                 label_group: some(&item.key.label_group),
                 origin_class: some(&item.key.origin_class),
                 sector_category: some(&item.key.sector_category),
-                value_ht_cents: shown.then_some(item.units.value_cents),
+                value_ht_cents: shown.then_some(item.value_cents),
                 quantity_kg: shown.then_some(item.quantities[0]),
                 quantity_l: shown.then_some(item.quantities[1]),
                 quantity_pieces: shown.then_some(item.quantities[2]),
-                suppliers: count(item.units.suppliers),
-                buyers: count(item.units.buyers),
+                suppliers: count(item.suppliers),
+                buyers: count(item.buyers),
                 status: if shown { "published" } else { "suppressed" }.to_owned(),
             }
         })
