@@ -25,7 +25,7 @@
 //!    sharing all published categories has `k` rows and passes the same two
 //!    rules; suppressed when even the cell as one class does not.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
 use serde::{Deserialize, Serialize};
@@ -225,7 +225,7 @@ pub struct Contributor {
     pub measures: [f64; MEASURES],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Side {
     Supplier,
     Buyer,
@@ -236,7 +236,8 @@ impl Thresholds {
     /// cells, for every measure: value, and each quantity that is not zero
     /// (a published kilo count must not be one farm's either).
     pub fn pass_together<'a>(&self, contributors: impl Iterator<Item = &'a Contributor>) -> bool {
-        let mut per_unit: HashMap<(Side, u32), [f64; MEASURES]> = HashMap::new();
+        // Ordered: floating-point sums come out the same on every run.
+        let mut per_unit: BTreeMap<(Side, u32), [f64; MEASURES]> = BTreeMap::new();
         for c in contributors {
             let sums = per_unit.entry((c.side, c.unit)).or_default();
             for (sum, measure) in sums.iter_mut().zip(c.measures) {
@@ -282,9 +283,9 @@ pub struct Table {
     pub items: Vec<Item>,
     thresholds: Thresholds,
     /// For each total, the cells it sums.
-    members: HashMap<usize, Vec<usize>>,
+    members: BTreeMap<usize, Vec<usize>>,
     /// For each cell, the totals containing it.
-    totals_of: HashMap<usize, Vec<usize>>,
+    totals_of: BTreeMap<usize, Vec<usize>>,
 }
 
 impl Table {
@@ -297,8 +298,10 @@ impl Table {
             .enumerate()
             .map(|(i, item)| ((item.level, item.key.clone()), i))
             .collect();
-        let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-        let mut totals_of: HashMap<usize, Vec<usize>> = HashMap::new();
+        // Ordered maps: the linear programmes get their equations in the same
+        // order on every run, so the same data always gives the same release.
+        let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut totals_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, item) in items.iter().enumerate() {
             if item.level != Level::Cell {
                 continue;

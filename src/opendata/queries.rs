@@ -214,7 +214,8 @@ pub async fn attach_contributors(
     let rows: Vec<ContributorRow> = diesel::sql_query(format!(
         "SELECT {CELL}, true AS supplier, supplier_id AS unit, {SUMS} FROM od_pairs GROUP BY {CELL}, supplier_id \
          UNION ALL \
-         SELECT {CELL}, false, buyer_id, {SUMS} FROM od_pairs GROUP BY {CELL}, buyer_id"
+         SELECT {CELL}, false, buyer_id, {SUMS} FROM od_pairs GROUP BY {CELL}, buyer_id \
+         ORDER BY 1, 2, 3, 4, 5, 6, 7"
     ))
     .load(conn)
     .await?;
