@@ -33,7 +33,7 @@ start
 q() { psql -tA "$(db_url)" -c "$1"; }
 q "VACUUM ANALYZE" >/dev/null
 lines=$(q "SELECT count(*) FROM order_lines")
-authority=$(q "SELECT id FROM organisations WHERE kind = 'authority'")
+authority=$(q "SELECT id FROM organisations WHERE kind = 'authority' AND authority_epci = '200057859'")
 canteen=$(q "SELECT o.buyer_id FROM orders o GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
 canteen_lines=$(q "SELECT count(*) FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.buyer_id = '$canteen'")
 to=$(date +%F)

@@ -32,7 +32,7 @@ q() { psql -tA "$(db_url)" -c "$1"; }
 q "VACUUM ANALYZE" >/dev/null
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 idle_kb=$(rss)
-authority=$(q "SELECT id FROM organisations WHERE kind = 'authority'")
+authority=$(q "SELECT id FROM organisations WHERE kind = 'authority' AND authority_epci = '200057859'")
 to=$(date -d "$(date +%Y-%m-01) -1 month" +%Y-%m)
 from=$(date -d "$to-01 -10 months" +%Y-%m)
 token=$(curl -sf -X POST "$URL/api/v1/auth/login" -H 'Content-Type: application/json' \

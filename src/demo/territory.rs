@@ -500,7 +500,26 @@ pub async fn build(
     distributors(&mut b, &mut sellers, rng, today);
     let buyers = canteens(&mut b, rng, &name_of);
     b.user("admin@sesame.demo".to_owned(), "Administrateur Sésame");
+    neighbour_authority(&mut b);
     Ok((b, Territory { sellers, buyers }))
+}
+
+/// A second authority, the neighbouring EPCI, with no canteen on Sésame yet:
+/// its agent must see nothing of Cœur d'Essonne's (and the fuzzer checks it).
+fn neighbour_authority(b: &mut Builder) {
+    let (authority, _) = b.organisation(
+        "authority",
+        "Communauté de communes du Val d'Essonne",
+        "24910054600012".to_owned(),
+        "91045",
+        "Communauté de communes voisine, qui prépare son projet alimentaire territorial.",
+    );
+    b.organisations
+        .last_mut()
+        .expect("just pushed")
+        .authority_epci = Some("249100546".to_owned());
+    let agent = b.user("pat@val-essonne.demo".to_owned(), "Chargé de mission PAT");
+    b.memberships.push((authority, agent));
 }
 
 fn distributors(b: &mut Builder, sellers: &mut Vec<Seller>, rng: &mut Rng, today: NaiveDate) {

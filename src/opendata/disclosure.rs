@@ -158,7 +158,7 @@ impl Key {
 
     /// The totals a cell counts in: its month's, family's, label group's and
     /// the grand total.
-    fn totals(&self) -> [(Level, Key); 4] {
+    pub(super) fn totals(&self) -> [(Level, Key); 4] {
         [
             (
                 Level::Month,

@@ -3,6 +3,7 @@
 //! on both the suppliers' and the buyers' side. See `disclosure.rs` for the
 //! method and `docs/opendata.md` for what a reader of the data gets.
 
+mod aggregate;
 pub mod disclosure;
 pub mod dto;
 pub mod export;

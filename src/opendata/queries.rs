@@ -6,13 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, SmallInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use uuid::Uuid;
 
-use super::disclosure::{
-    Contributions, Contributor, Item, Key, Level, MEASURES, MicroClass, Side, Status,
-};
+use super::aggregate::{Aggregates, Pair};
+use super::disclosure::Key;
 use crate::egalim::queries::{COUNTED_LINES, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
 use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transactions};
@@ -33,9 +32,7 @@ const BUILD_SETTINGS: &str = "SET LOCAL work_mem = '64MB'; SET LOCAL statement_t
 
 /// Copies the period's delivered lines of the EPCI's canteens into a
 /// temporary table (`od_lines`, dropped at commit), with the categories the
-/// package publishes and who supplied and bought them; then sums them per
-/// cell, supplier kind, unit kind, supplier and buyer (`od_pairs`, a fraction
-/// of the rows), which every aggregate of the build reads. Must run inside a
+/// package publishes and who supplied and bought them. Must run inside a
 /// transaction.
 pub async fn stage_lines(
     conn: &mut AsyncPgConnection,
@@ -44,7 +41,7 @@ pub async fn stage_lines(
     to: NaiveDate,
 ) -> QueryResult<usize> {
     conn.batch_execute(BUILD_SETTINGS).await?;
-    let lines = diesel::sql_query(format!(
+    diesel::sql_query(format!(
         "CREATE TEMP TABLE od_lines ON COMMIT DROP AS {}",
         lines_select()
     ))
@@ -52,16 +49,7 @@ pub async fn stage_lines(
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .execute(conn)
-    .await?;
-    conn.batch_execute(
-        "CREATE TEMP TABLE od_pairs ON COMMIT DROP AS \
-           SELECT month, family, label_group, origin_class, sector_category, supplier_kind, unit_kind, \
-                  supplier_id, buyer_id, sum(value) AS value, sum(quantity) AS quantity, count(*) AS lines \
-             FROM od_lines GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9; \
-         ANALYZE od_pairs",
-    )
-    .await?;
-    Ok(lines)
+    .await
 }
 
 /// The SELECT behind `od_lines` (also the floor of the export benchmark).
@@ -111,206 +99,52 @@ impl From<CellKey> for Key {
 }
 
 #[derive(QueryableByName)]
-struct ItemRow {
+struct PairRow {
+    #[diesel(embed)]
+    key: CellKey,
     #[diesel(sql_type = Text)]
-    level: String,
-    #[diesel(embed)]
-    key: CellKey,
-    #[diesel(sql_type = BigInt)]
-    value: i64,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    kg: Decimal,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    l: Decimal,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    pieces: Decimal,
-    #[diesel(sql_type = BigInt)]
-    suppliers: i64,
-    #[diesel(sql_type = BigInt)]
-    buyers: i64,
-}
-
-/// The grouping of `supply_stats`: each cell, then the totals.
-const ITEM_SETS: &str = "GROUPING SETS ((month, family, label_group, origin_class, sector_category), \
-     (month), (family), (label_group), ())";
-const ITEM_KEYS: &str = "CASE GROUPING(month, family, label_group, origin_class, sector_category) \
-       WHEN 0 THEN 'cell' WHEN 15 THEN 'month' WHEN 23 THEN 'family' WHEN 27 THEN 'label_group' ELSE 'total' END AS level, \
-     coalesce(month, '') AS month, coalesce(family, '') AS family, coalesce(label_group, '') AS label_group, \
-     coalesce(origin_class, '') AS origin_class, coalesce(sector_category, '') AS sector_category";
-
-/// Every cell and total of the staged lines: sums and unit counts (who is
-/// behind each cell comes from [`attach_contributors`]).
-pub async fn items(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Item>> {
-    let rows: Vec<ItemRow> = diesel::sql_query(format!(
-        "SELECT {ITEM_KEYS}, sum(value)::bigint AS value, \
-                coalesce(sum(quantity) FILTER (WHERE unit_kind = 'kg'), 0) AS kg, \
-                coalesce(sum(quantity) FILTER (WHERE unit_kind = 'l'), 0) AS l, \
-                coalesce(sum(quantity) FILTER (WHERE unit_kind = 'piece'), 0) AS pieces, \
-                count(DISTINCT supplier_id) AS suppliers, count(DISTINCT buyer_id) AS buyers \
-           FROM od_pairs GROUP BY {ITEM_SETS}"
-    ))
-    .load(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let level = match r.level.as_str() {
-                "cell" => Level::Cell,
-                "month" => Level::Month,
-                "family" => Level::Family,
-                "label_group" => Level::LabelGroup,
-                _ => Level::Total,
-            };
-            let measures: [f64; MEASURES] = [
-                r.value as f64,
-                r.kg.to_f64().unwrap_or_default(),
-                r.l.to_f64().unwrap_or_default(),
-                r.pieces.to_f64().unwrap_or_default(),
-            ];
-            Item {
-                level,
-                key: Key::from(r.key),
-                value_cents: r.value,
-                suppliers: r.suppliers,
-                buyers: r.buyers,
-                measures,
-                quantities: [r.kg, r.l, r.pieces],
-                contributors: Vec::new(),
-                status: Status::Published,
-            }
-        })
-        .collect())
-}
-
-#[derive(QueryableByName)]
-struct ContributorRow {
-    #[diesel(embed)]
-    key: CellKey,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    supplier: bool,
+    supplier_kind: String,
+    #[diesel(sql_type = Text)]
+    unit_kind: String,
     #[diesel(sql_type = SqlUuid)]
-    unit: Uuid,
+    supplier_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    buyer_id: Uuid,
     #[diesel(sql_type = BigInt)]
     value: i64,
     #[diesel(sql_type = diesel::sql_types::Numeric)]
-    kg: Decimal,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    l: Decimal,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    pieces: Decimal,
+    quantity: Decimal,
+    #[diesel(sql_type = BigInt)]
+    lines: i64,
 }
 
-/// Each supplier's and each buyer's part of every cell, attached to the
-/// cells of `items` (units become small indexes: nothing leaves memory).
-pub async fn attach_contributors(
-    conn: &mut AsyncPgConnection,
-    items: &mut [Item],
-) -> QueryResult<()> {
-    const SUMS: &str = "sum(value)::bigint AS value, \
-         coalesce(sum(quantity) FILTER (WHERE unit_kind = 'kg'), 0) AS kg, \
-         coalesce(sum(quantity) FILTER (WHERE unit_kind = 'l'), 0) AS l, \
-         coalesce(sum(quantity) FILTER (WHERE unit_kind = 'piece'), 0) AS pieces";
-    const CELL: &str = "month, family, label_group, origin_class, sector_category";
-    let rows: Vec<ContributorRow> = diesel::sql_query(format!(
-        "SELECT {CELL}, true AS supplier, supplier_id AS unit, {SUMS} FROM od_pairs GROUP BY {CELL}, supplier_id \
-         UNION ALL \
-         SELECT {CELL}, false, buyer_id, {SUMS} FROM od_pairs GROUP BY {CELL}, buyer_id \
-         ORDER BY 1, 2, 3, 4, 5, 6, 7"
-    ))
-    .load(conn)
+/// The staged lines summed per cell, supplier kind, unit kind, supplier and
+/// buyer (a fraction of the lines), folded as they arrive into the sums of
+/// every cell, total and microdata class.
+pub async fn aggregate(conn: &mut AsyncPgConnection) -> QueryResult<Aggregates> {
+    let mut pairs = diesel::sql_query(
+        "SELECT month, family, label_group, origin_class, sector_category, supplier_kind, unit_kind, \
+                supplier_id, buyer_id, sum(value)::bigint AS value, sum(quantity) AS quantity, \
+                count(*) AS lines \
+           FROM od_lines GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+    )
+    .load_stream::<PairRow>(conn)
     .await?;
-    let cells: std::collections::HashMap<Key, usize> = items
-        .iter()
-        .enumerate()
-        .filter(|(_, item)| item.level == Level::Cell)
-        .map(|(i, item)| (item.key.clone(), i))
-        .collect();
-    let mut units: std::collections::HashMap<Uuid, u32> = std::collections::HashMap::new();
-    for r in rows {
-        let next = u32::try_from(units.len()).unwrap_or(u32::MAX);
-        let unit = *units.entry(r.unit).or_insert(next);
-        let key = Key::from(r.key);
-        if let Some(&i) = cells.get(&key) {
-            items[i].contributors.push(Contributor {
-                side: if r.supplier {
-                    Side::Supplier
-                } else {
-                    Side::Buyer
-                },
-                unit,
-                measures: [
-                    r.value as f64,
-                    r.kg.to_f64().unwrap_or_default(),
-                    r.l.to_f64().unwrap_or_default(),
-                    r.pieces.to_f64().unwrap_or_default(),
-                ],
-            });
-        }
-    }
-    Ok(())
-}
-
-#[derive(QueryableByName)]
-struct ClassRow {
-    #[diesel(embed)]
-    key: CellKey,
-    #[diesel(sql_type = SmallInt)]
-    level: i16,
-    #[diesel(sql_type = BigInt)]
-    rows: i64,
-    #[diesel(sql_type = BigInt)]
-    value: i64,
-    #[diesel(sql_type = BigInt)]
-    suppliers: i64,
-    #[diesel(sql_type = BigInt)]
-    buyers: i64,
-    #[diesel(sql_type = BigInt)]
-    top_supplier: i64,
-    #[diesel(sql_type = BigInt)]
-    top_buyer: i64,
-}
-
-/// The microdata's classes inside each cell at each generalisation level:
-/// 0 by supplier kind and unit kind, 1 by unit kind, 2 the whole cell.
-pub async fn micro_classes(conn: &mut AsyncPgConnection) -> QueryResult<Vec<MicroClass>> {
-    const CELL: &str = "month, family, label_group, origin_class, sector_category";
-    const SETS: &str = "GROUPING SETS ((supplier_kind, unit_kind), (unit_kind), ())";
-    const KEYS: &str = "month, family, label_group, origin_class, sector_category, \
-         CASE GROUPING(supplier_kind, unit_kind) WHEN 0 THEN 0 WHEN 2 THEN 1 ELSE 2 END::smallint AS level, \
-         coalesce(supplier_kind, '*') AS supplier_kind, coalesce(unit_kind, '*') AS unit_kind";
-    const JOIN: &str = "month, family, label_group, origin_class, sector_category, level, supplier_kind, unit_kind";
-    let rows: Vec<ClassRow> = diesel::sql_query(format!(
-        "WITH sums AS ( \
-           SELECT {KEYS}, sum(lines)::bigint AS rows, sum(value)::bigint AS value, \
-                  count(DISTINCT supplier_id) AS suppliers, count(DISTINCT buyer_id) AS buyers \
-             FROM od_pairs GROUP BY {CELL}, {SETS}), \
-         by_supplier AS ( \
-           SELECT {JOIN}, max(v)::bigint AS top_supplier FROM ( \
-             SELECT {KEYS}, sum(value) AS v FROM od_pairs GROUP BY {CELL}, supplier_id, {SETS}) s \
-            GROUP BY {JOIN}), \
-         by_buyer AS ( \
-           SELECT {JOIN}, max(v)::bigint AS top_buyer FROM ( \
-             SELECT {KEYS}, sum(value) AS v FROM od_pairs GROUP BY {CELL}, buyer_id, {SETS}) b \
-            GROUP BY {JOIN}) \
-         SELECT * FROM sums JOIN by_supplier USING ({JOIN}) JOIN by_buyer USING ({JOIN})"
-    ))
-    .load(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| MicroClass {
-            cell: Key::from(r.key),
-            level: r.level,
-            rows: r.rows,
-            units: Contributions {
-                value_cents: r.value,
-                suppliers: r.suppliers,
-                buyers: r.buyers,
-                top_supplier_cents: r.top_supplier,
-                top_buyer_cents: r.top_buyer,
-            },
+    let mut sums = Aggregates::default();
+    while let Some(row) = pairs.try_next().await? {
+        sums.add(Pair {
+            key: Key::from(row.key),
+            supplier_kind: row.supplier_kind,
+            unit_kind: row.unit_kind,
+            supplier: row.supplier_id,
+            buyer: row.buyer_id,
+            value_cents: row.value,
+            quantity: row.quantity,
+            lines: row.lines,
         })
-        .collect())
+        .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+    }
+    Ok(sums)
 }
 
 /// A release as stored.

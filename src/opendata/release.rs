@@ -94,8 +94,7 @@ pub struct Build<'a> {
 pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<ReleaseRow> {
     let started = std::time::Instant::now();
     let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
-    let mut items = queries::items(conn).await?;
-    queries::attach_contributors(conn, &mut items).await?;
+    let (items, classes) = queries::aggregate(conn).await?.finish();
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: staged and aggregated");
     let thresholds = build.thresholds;
     // Seconds of arithmetic on a large territory: off the async workers.
@@ -107,7 +106,6 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     tracing::debug!(counts = ?table.counts(), elapsed = ?started.elapsed(), "open data: protected");
-    let classes = queries::micro_classes(conn).await?;
     let mut levels: Vec<_> = disclosure::microdata_levels(&table, &classes, &thresholds)
         .into_iter()
         .collect();

@@ -34,6 +34,7 @@ pub struct CheckoutRequest {
     #[serde(default)]
     pub note: String,
     /// 1 to 100 lines, each offer at most once.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<BasketLine>,
 }
 
@@ -217,6 +218,8 @@ pub struct Delivery {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveredLine {
+    /// The order's line, numbered from 0 (an order has at most 100).
+    #[schema(minimum = 0, maximum = 99)]
     pub line_no: i16,
     /// May be below (short delivery) or above (real weight) the ordered
     /// quantity; 0 if none came.
@@ -236,6 +239,8 @@ pub struct Dispute {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisputedLine {
+    /// The order's line, numbered from 0 (an order has at most 100).
+    #[schema(minimum = 0, maximum = 99)]
     pub line_no: i16,
     pub reason: String,
 }
