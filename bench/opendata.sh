@@ -71,16 +71,19 @@ capture_floor() {
   { echo "BEGIN;"
     echo "SET LOCAL work_mem = '64MB';"
     python3 bench/extract_sql.py "CREATE TEMP TABLE od_lines" <target/bench-opendata-log
-    python3 bench/extract_sql.py "INSERT INTO opendata_transactions" <target/bench-opendata-log |
-      python3 -c 'import re,sys; s=sys.stdin.read(); m=re.search(r"SELECT \*, \S+ FROM \((.*)\) m;\s*$", s, re.S); print("COPY (" + m.group(1) + ") TO STDOUT (FORMAT csv);")'
+    python3 bench/extract_sql.py "CREATE TEMP TABLE od_micro" <target/bench-opendata-log >target/bench-opendata-micro.sql
+    python3 bench/extract_sql.py "INSERT INTO opendata_transactions" <target/bench-opendata-log >target/bench-opendata-insert.sql
+    python3 bench/opendata_floor.py target/bench-opendata-micro.sql target/bench-opendata-insert.sql
     echo "ROLLBACK;"; } >target/bench-opendata-build.sql
 }
 capture_floor
 release=$(python3 -c 'import json; print(json.load(open("target/bench-opendata-release.json"))["id"])')
 rows=$(q "SELECT count(*) FROM opendata_transactions WHERE release_id = '$release'")
+floor_rows=$(psql -q -v ON_ERROR_STOP=1 "$(db_url)" -f target/bench-opendata-build.sql | wc -l)
+[ "$floor_rows" -eq "$rows" ] || { echo "bench: the floor gives $floor_rows microdata rows, the release $rows" >&2; exit 1; }
 period_lines=$(python3 -c 'import json; print(json.load(open("target/bench-opendata-release.json"))["disclosure"]["lines"])')
 cells=$(python3 -c 'import json; d=json.load(open("target/bench-opendata-release.json"))["disclosure"]["supply_stats"]; print(d["cells"], d["cells_primary"], d["cells_secondary"])')
-floor_build() { psql -q "$(db_url)" -f target/bench-opendata-build.sql; }
+floor_build() { psql -q -v ON_ERROR_STOP=1 "$(db_url)" -f target/bench-opendata-build.sql; }
 floor_stream() {
   psql -q "$(db_url)" -c "COPY (SELECT month, sector_category, buyer_territory, supplier_kind, origin_class, family, \
     label_group, unit_kind, quantity, value_ht_eur FROM opendata_transactions WHERE release_id = '$release' ORDER BY seq) \

@@ -107,8 +107,10 @@ pub struct CreateOrganisation {
     pub kind: OrganisationKind,
     pub name: String,
     /// 14 digits with a valid Luhn key.
+    #[schema(pattern = r"^[0-9]{14}$", example = "20005785900015")]
     pub siret: String,
     /// INSEE code of the commune where it is (not its postcode).
+    #[schema(pattern = r"^(?:[013-9][0-9]|2[1-9AB])[0-9]{3}$", example = "91103")]
     pub commune_insee: String,
     pub address: String,
     pub location: Option<Location>,
@@ -135,6 +137,7 @@ pub struct CreateOrganisation {
 #[schema(example = json!({"description": "Légumes de saison, livrés le mardi.", "contact_phone": "+33 1 60 00 00 01"}))]
 pub struct UpdateOrganisation {
     pub name: Option<String>,
+    #[schema(pattern = r"^(?:[013-9][0-9]|2[1-9AB])[0-9]{3}$", example = "91103")]
     pub commune_insee: Option<String>,
     pub address: Option<String>,
     pub location: Option<Location>,

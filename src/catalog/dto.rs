@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -20,6 +21,29 @@ pub struct ProducerInput {
     pub name: Option<String>,
     /// INSEE code of the outside farm's commune.
     pub commune_insee: Option<String>,
+}
+
+/// ISO weekdays it delivers on, 1 = Monday to 7 = Sunday.
+fn weekdays() -> Array {
+    weekday_array(SchemaType::Type(Type::Array))
+}
+
+fn optional_weekdays() -> Array {
+    weekday_array(SchemaType::Array(vec![Type::Array, Type::Null]))
+}
+
+fn weekday_array(schema_type: SchemaType) -> Array {
+    let day = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(7));
+    ArrayBuilder::new()
+        .schema_type(schema_type)
+        .items(day)
+        .description(Some(
+            "ISO weekdays it delivers on, 1 = Monday to 7 = Sunday.",
+        ))
+        .build()
 }
 
 /// A package's net content (a 5 kg crate: `{"net_quantity": "5", "net_unit": "KGM"}`).
@@ -79,7 +103,7 @@ pub struct NewOffer {
     /// Days between order and delivery, at least.
     #[serde(default)]
     pub lead_time_days: i32,
-    /// ISO weekdays it delivers on, 1 = Monday.
+    #[schema(schema_with = weekdays)]
     pub delivery_weekdays: Vec<i16>,
     /// Where it delivers; empty means anywhere.
     #[serde(default)]
@@ -110,6 +134,7 @@ pub struct OfferChanges {
     pub available_from: Option<NaiveDate>,
     pub available_until: Option<NaiveDate>,
     pub lead_time_days: Option<i32>,
+    #[schema(schema_with = optional_weekdays)]
     pub delivery_weekdays: Option<Vec<i16>>,
     pub delivery_area: Option<Vec<DeliveryArea>>,
     pub status: Option<OfferStatus>,

@@ -402,6 +402,14 @@ impl Table {
         }
     }
 
+    /// The cells left published, whose microdata may be released.
+    pub fn published_cells(&self) -> impl Iterator<Item = &Key> {
+        self.items
+            .iter()
+            .filter(|i| i.level == Level::Cell && i.status == Status::Published)
+            .map(|i| &i.key)
+    }
+
     pub fn counts(&self) -> SuppressionCounts {
         let mut counts = SuppressionCounts::default();
         for item in &self.items {
@@ -430,10 +438,11 @@ impl Table {
             if truth <= 0.0 || self.has_partner(x, m) {
                 return false;
             }
-            let (low, high) = self.bounds(x, m);
             // Slack for floating point: half a cent, half a thousandth of a unit.
             let slack = if m == 0 { 0.5 } else { 0.0005 };
-            high < truth * (1.0 + p) - slack || low > truth * (1.0 - p) + slack
+            // The second programme only when the first leaves room.
+            self.bound(x, m, OptimizationDirection::Maximize) < truth * (1.0 + p) - slack
+                || self.bound(x, m, OptimizationDirection::Minimize) > truth * (1.0 - p) + slack
         })
     }
 
@@ -457,7 +466,18 @@ impl Table {
 
     /// The least and greatest values of measure `m` of item `x` consistent
     /// with every published number and with values ≥ 0.
+    #[cfg(test)]
     fn bounds(&self, x: usize, m: usize) -> (f64, f64) {
+        (
+            self.bound(x, m, OptimizationDirection::Minimize),
+            self.bound(x, m, OptimizationDirection::Maximize),
+        )
+    }
+
+    /// The greatest (`Maximize`) or least (`Minimize`) value of measure `m`
+    /// of item `x` consistent with every published number and values ≥ 0;
+    /// a programme the solver cannot finish counts as not proven.
+    fn bound(&self, x: usize, m: usize, direction: OptimizationDirection) -> f64 {
         let hidden: Vec<usize> = (0..self.items.len())
             .filter(|&i| self.items[i].level == Level::Cell && self.items[i].suppressed())
             .collect();
@@ -517,11 +537,13 @@ impl Table {
                 })
         };
         if target.is_empty() {
-            return (constant, constant);
+            return constant;
         }
-        let high = solve(OptimizationDirection::Maximize).unwrap_or(f64::NEG_INFINITY);
-        let low = solve(OptimizationDirection::Minimize).unwrap_or(f64::INFINITY);
-        (constant + low, constant + high)
+        let unproven = match direction {
+            OptimizationDirection::Maximize => f64::NEG_INFINITY,
+            OptimizationDirection::Minimize => f64::INFINITY,
+        };
+        constant + solve(direction).unwrap_or(unproven)
     }
 
     /// The next item to suppress for `x`'s measure `m`: the nearest helpful
@@ -630,25 +652,18 @@ pub struct MicroClass {
 /// The coarsest generalisation level; past it, rows are suppressed.
 pub const MICRO_LEVELS: i16 = 3;
 
-/// For each published cell, the least generalisation level at which every
-/// class of its rows passes; cells missing from the map keep no rows.
-pub fn microdata_levels(
-    table: &Table,
-    classes: &[MicroClass],
-    thresholds: &Thresholds,
-) -> HashMap<Key, i16> {
-    let published: std::collections::HashSet<&Key> = table
-        .items
-        .iter()
-        .filter(|i| i.level == Level::Cell && i.status == Status::Published)
-        .map(|i| &i.key)
-        .collect();
+/// For each cell, the least generalisation level at which every class of
+/// its rows passes; cells missing from the map can keep no rows. Only
+/// cells the protection leaves published keep their rows
+/// ([`Table::published_cells`]).
+pub fn microdata_levels(classes: &[MicroClass], thresholds: &Thresholds) -> HashMap<Key, i16> {
     let mut failing: HashMap<(&Key, i16), bool> = HashMap::new();
     for class in classes {
         let bad = class.rows < i64::from(thresholds.k) || !thresholds.passes(&class.units);
         *failing.entry((&class.cell, class.level)).or_default() |= bad;
     }
-    published
+    let cells: std::collections::HashSet<&Key> = classes.iter().map(|c| &c.cell).collect();
+    cells
         .into_iter()
         .filter_map(|cell| {
             (0..MICRO_LEVELS)

@@ -286,43 +286,81 @@ pub async fn insert_supply_stats(
     Ok(())
 }
 
-/// The microdata SELECT: the staged lines of published cells, generalised
-/// to their cell's level, in an order that says nothing of the original one.
-pub const TRANSACTIONS_SELECT: &str = "SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, \
-         family, label_group, unit_kind, quantity, value_ht_eur) AS seq, * FROM ( \
-       SELECT li.month, li.sector_category, $1::text AS buyer_territory, \
-              CASE WHEN lv.level >= 1 THEN '*' ELSE li.supplier_kind END AS supplier_kind, \
-              li.origin_class, li.family, li.label_group, \
-              CASE WHEN lv.level >= 2 THEN '*' ELSE li.unit_kind END AS unit_kind, \
-              CASE WHEN lv.level >= 2 THEN NULL ELSE round(li.quantity, 1) END AS quantity, \
-              round(li.value / 100.0)::bigint AS value_ht_eur \
-         FROM od_lines li \
-         JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::smallint[]) \
-              AS lv(month, family, label_group, origin_class, sector_category, level) \
-        USING (month, family, label_group, origin_class, sector_category)) t";
+/// The cells' keys as parallel arrays, for `unnest` ($2 to $6).
+fn key_columns(keys: &[&Key]) -> [Vec<String>; 5] {
+    let column = |f: fn(&Key) -> &String| keys.iter().map(|k| f(k).clone()).collect();
+    [
+        column(|k| &k.month),
+        column(|k| &k.family),
+        column(|k| &k.label_group),
+        column(|k| &k.origin_class),
+        column(|k| &k.sector_category),
+    ]
+}
 
-/// Writes the microdata of release `id`: `levels` gives each published
-/// cell's generalisation level; lines of other cells are left out.
+/// The staged lines of the cells that may have microdata, generalised to
+/// their cell's level (`od_micro`, dropped at commit). It runs while the
+/// protection decides which of these cells stay published.
+pub const MICRO_SELECT: &str = "SELECT li.month, li.family, li.label_group, li.origin_class, li.sector_category, \
+            CASE WHEN lv.level >= 1 THEN '*' ELSE li.supplier_kind END AS supplier_kind, \
+            CASE WHEN lv.level >= 2 THEN '*' ELSE li.unit_kind END AS unit_kind, \
+            CASE WHEN lv.level >= 2 THEN NULL ELSE round(li.quantity, 1) END AS quantity, \
+            round(li.value / 100.0)::bigint AS value_ht_eur \
+       FROM od_lines li \
+       JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[]) \
+            AS lv(month, family, label_group, origin_class, sector_category, level) \
+      USING (month, family, label_group, origin_class, sector_category)";
+
+pub async fn stage_microdata(
+    conn: &mut AsyncPgConnection,
+    levels: &[(Key, i16)],
+) -> QueryResult<usize> {
+    let keys: Vec<&Key> = levels.iter().map(|(k, _)| k).collect();
+    let [month, family, label_group, origin_class, sector_category] = key_columns(&keys);
+    diesel::sql_query(format!(
+        "CREATE TEMP TABLE od_micro ON COMMIT DROP AS {MICRO_SELECT}"
+    ))
+    .bind::<Array<Text>, _>(month)
+    .bind::<Array<Text>, _>(family)
+    .bind::<Array<Text>, _>(label_group)
+    .bind::<Array<Text>, _>(origin_class)
+    .bind::<Array<Text>, _>(sector_category)
+    .bind::<Array<SmallInt>, _>(levels.iter().map(|(_, l)| *l).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+}
+
+/// The microdata of the published cells, in an order that says nothing of
+/// the original one ($1 the territory, $2 to $6 the published cells).
+pub const TRANSACTIONS_SELECT: &str = "SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, \
+         family, label_group, unit_kind, quantity, value_ht_eur) AS seq, \
+         month, sector_category, $1::text AS buyer_territory, supplier_kind, origin_class, family, \
+         label_group, unit_kind, quantity, value_ht_eur \
+    FROM od_micro \
+    JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+         AS p(month, family, label_group, origin_class, sector_category) \
+   USING (month, family, label_group, origin_class, sector_category)";
+
+/// Writes the microdata of release `id`: the staged rows of the `published`
+/// cells; rows of other cells are left out.
 pub async fn insert_transactions(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     epci: &str,
-    levels: &[(Key, i16)],
+    published: &[&Key],
 ) -> QueryResult<usize> {
-    let column =
-        |f: fn(&Key) -> &String| levels.iter().map(|(k, _)| f(k).clone()).collect::<Vec<_>>();
+    let [month, family, label_group, origin_class, sector_category] = key_columns(published);
     diesel::sql_query(format!(
         "INSERT INTO opendata_transactions (seq, month, sector_category, buyer_territory, supplier_kind, \
              origin_class, family, label_group, unit_kind, quantity, value_ht_eur, release_id) \
-         SELECT *, $8 FROM ({TRANSACTIONS_SELECT}) m"
+         SELECT *, $7 FROM ({TRANSACTIONS_SELECT}) m"
     ))
     .bind::<Text, _>(epci)
-    .bind::<Array<Text>, _>(column(|k| &k.month))
-    .bind::<Array<Text>, _>(column(|k| &k.family))
-    .bind::<Array<Text>, _>(column(|k| &k.label_group))
-    .bind::<Array<Text>, _>(column(|k| &k.origin_class))
-    .bind::<Array<Text>, _>(column(|k| &k.sector_category))
-    .bind::<Array<SmallInt>, _>(levels.iter().map(|(_, l)| *l).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(month)
+    .bind::<Array<Text>, _>(family)
+    .bind::<Array<Text>, _>(label_group)
+    .bind::<Array<Text>, _>(origin_class)
+    .bind::<Array<Text>, _>(sector_category)
     .bind::<SqlUuid, _>(id)
     .execute(conn)
     .await

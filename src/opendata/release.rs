@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::disclosure::{self, Status, SuppressionCounts, Table, Thresholds};
+use super::disclosure::{self, Key, Status, SuppressionCounts, Table, Thresholds};
 use super::queries::{self, ReleaseRow, SupplyStatRow};
 use crate::error::{ApiError, ApiResult};
 
@@ -94,22 +94,29 @@ pub struct Build<'a> {
 pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<ReleaseRow> {
     let started = std::time::Instant::now();
     let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
+    tracing::debug!(lines, elapsed = ?started.elapsed(), "open data: staged");
     let (items, classes) = queries::aggregate(conn).await?.finish();
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: staged and aggregated");
     let thresholds = build.thresholds;
-    // Seconds of arithmetic on a large territory: off the async workers.
-    let table = tokio::task::spawn_blocking(move || {
+    // Two things at once, on two cores: the protection (seconds of
+    // arithmetic, off the async workers) decides which cells stay
+    // published, while PostgreSQL generalises the lines of every cell whose
+    // microdata could be released, to the level each one needs.
+    let mut candidates: Vec<(Key, i16)> = disclosure::microdata_levels(&classes, &thresholds)
+        .into_iter()
+        .collect();
+    candidates.sort();
+    let protection = tokio::task::spawn_blocking(move || {
         let mut table = Table::new(items, thresholds);
         table.protect();
         table
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    });
+    let staged = queries::stage_microdata(conn, &candidates).await;
+    let table = protection.await.map_err(|e| ApiError::Internal(e.into()))?;
+    staged?;
     tracing::debug!(counts = ?table.counts(), elapsed = ?started.elapsed(), "open data: protected");
-    let mut levels: Vec<_> = disclosure::microdata_levels(&table, &classes, &thresholds)
-        .into_iter()
-        .collect();
-    levels.sort();
+    let mut published: Vec<&Key> = table.published_cells().collect();
+    published.sort();
 
     let mut release = ReleaseRow {
         id: build.id,
@@ -123,7 +130,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     };
     queries::insert_release(conn, &release).await?;
     queries::insert_supply_stats(conn, &supply_stat_rows(build.id, &table)).await?;
-    let published = queries::insert_transactions(conn, build.id, build.epci, &levels).await?;
+    let published = queries::insert_transactions(conn, build.id, build.epci, &published).await?;
     let k = queries::measured_k(conn, build.id).await?;
     tracing::debug!(published, elapsed = ?started.elapsed(), "open data: written");
     let suppressed = lines.saturating_sub(published);

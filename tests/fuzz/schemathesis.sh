@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Spec-driven fuzzing: Schemathesis against the service, started on a
-# private database with the demo data, with every check but one, the
-# stateful phase, a fixed seed and a bound on examples, once per role.
+# private database with the demo data, with every check, the stateful
+# phase, a fixed seed and a bound on examples, once per role, each role with
+# two organisations' accounts for the object-level authorisation check.
 #
-# The one check left out is positive_data_acceptance: it demands that every
-# schema-valid request succeed, and some rules cannot be written in a
-# schema (a delivery date in the past, `from` without `to`, a commune that
-# does not exist, a duplicate certification). docs/reliability.md lists
-# what it reports.
+# tests/fuzz/schemathesis.toml lists, operation by operation, the rules no
+# schema can state (a delivery date ahead, a commune that exists, ...) for
+# which positive_data_acceptance accepts a 400 or 422.
 #
 # Usage: bash tests/fuzz/schemathesis.sh   (SEED=… EXAMPLES=… to vary)
 # Needs: python3 with venv, the package registry the first time, and
