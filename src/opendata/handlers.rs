@@ -144,7 +144,9 @@ pub async fn publish_release(
             };
             release::build(conn, build).await
         })
-        .await?;
+        .await;
+    super::trim_heap();
+    let release = release?;
     let (row, name) = queries::release(&mut conn, release.id)
         .await?
         .ok_or_else(|| {
