@@ -286,8 +286,10 @@ pub struct Table {
     members: BTreeMap<usize, Vec<usize>>,
     /// For each cell, the totals containing it.
     totals_of: BTreeMap<usize, Vec<usize>>,
-    /// The cells of each month × family × label group block.
-    blocks: HashMap<[String; 3], Vec<usize>>,
+    /// The cells of each month × family × label group block, and for each
+    /// item the block it is a cell of.
+    blocks: Vec<Vec<usize>>,
+    block_of: Vec<Option<usize>>,
 }
 
 impl Table {
@@ -316,13 +318,17 @@ impl Table {
                 }
             }
         }
-        let mut blocks: HashMap<[String; 3], Vec<usize>> = HashMap::new();
+        let mut blocks: Vec<Vec<usize>> = Vec::new();
+        let mut block_of = vec![None; items.len()];
+        let mut block_index: HashMap<[&str; 3], usize> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             if item.level == Level::Cell {
-                blocks
-                    .entry(item.key.block().map(str::to_owned))
-                    .or_default()
-                    .push(i);
+                let b = *block_index.entry(item.key.block()).or_insert_with(|| {
+                    blocks.push(Vec::new());
+                    blocks.len() - 1
+                });
+                blocks[b].push(i);
+                block_of[i] = Some(b);
             }
         }
         let mut table = Self {
@@ -331,6 +337,7 @@ impl Table {
             members,
             totals_of,
             blocks,
+            block_of,
         };
         for i in 0..table.items.len() {
             let cells = table.cells_of(i);
@@ -468,11 +475,10 @@ impl Table {
             return false;
         }
         let needed = item.measures[m] * self.thresholds.protection();
-        let held: f64 = self
-            .blocks
-            .get(&item.key.block().map(str::to_owned))
-            .into_iter()
-            .flatten()
+        let held: f64 = self.block_of[x]
+            .map(|b| self.blocks[b].as_slice())
+            .unwrap_or_default()
+            .iter()
             .filter(|&&i| i != x && self.items[i].suppressed())
             .map(|&i| self.items[i].measures[m])
             .sum();

@@ -286,7 +286,7 @@ pub async fn insert_supply_stats(
     Ok(())
 }
 
-/// The cells' keys as parallel arrays, for `unnest` ($2 to $6).
+/// The cells' keys as five parallel arrays, for `unnest`.
 fn key_columns(keys: &[&Key]) -> [Vec<String>; 5] {
     let column = |f: fn(&Key) -> &String| keys.iter().map(|k| f(k).clone()).collect();
     [
@@ -301,7 +301,7 @@ fn key_columns(keys: &[&Key]) -> [Vec<String>; 5] {
 /// The staged lines of the cells that may have microdata, generalised to
 /// their cell's level (`od_micro`, dropped at commit). It runs while the
 /// protection decides which of these cells stay published.
-pub const MICRO_SELECT: &str = "SELECT li.month, li.family, li.label_group, li.origin_class, li.sector_category, \
+const MICRO_SELECT: &str = "SELECT li.month, li.family, li.label_group, li.origin_class, li.sector_category, \
             CASE WHEN lv.level >= 1 THEN '*' ELSE li.supplier_kind END AS supplier_kind, \
             CASE WHEN lv.level >= 2 THEN '*' ELSE li.unit_kind END AS unit_kind, \
             CASE WHEN lv.level >= 2 THEN NULL ELSE round(li.quantity, 1) END AS quantity, \
@@ -332,7 +332,7 @@ pub async fn stage_microdata(
 
 /// The microdata of the published cells, in an order that says nothing of
 /// the original one ($1 the territory, $2 to $6 the published cells).
-pub const TRANSACTIONS_SELECT: &str = "SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, \
+const TRANSACTIONS_SELECT: &str = "SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, \
          family, label_group, unit_kind, quantity, value_ht_eur) AS seq, \
          month, sector_category, $1::text AS buyer_territory, supplier_kind, origin_class, family, \
          label_group, unit_kind, quantity, value_ht_eur \

@@ -96,7 +96,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
     tracing::debug!(lines, elapsed = ?started.elapsed(), "open data: staged");
     let (items, classes) = queries::aggregate(conn).await?.finish();
-    tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: staged and aggregated");
+    tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: aggregated");
     let thresholds = build.thresholds;
     // Two things at once, on two cores: the protection (seconds of
     // arithmetic, off the async workers) decides which cells stay
@@ -115,8 +115,8 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     let table = protection.await.map_err(|e| ApiError::Internal(e.into()))?;
     staged?;
     tracing::debug!(counts = ?table.counts(), elapsed = ?started.elapsed(), "open data: protected");
-    let mut published: Vec<&Key> = table.published_cells().collect();
-    published.sort();
+    let mut published_cells: Vec<&Key> = table.published_cells().collect();
+    published_cells.sort();
 
     let mut release = ReleaseRow {
         id: build.id,
@@ -130,7 +130,8 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     };
     queries::insert_release(conn, &release).await?;
     queries::insert_supply_stats(conn, &supply_stat_rows(build.id, &table)).await?;
-    let published = queries::insert_transactions(conn, build.id, build.epci, &published).await?;
+    let published =
+        queries::insert_transactions(conn, build.id, build.epci, &published_cells).await?;
     let k = queries::measured_k(conn, build.id).await?;
     tracing::debug!(published, elapsed = ?started.elapsed(), "open data: written");
     let suppressed = lines.saturating_sub(published);
