@@ -31,7 +31,7 @@ final = open(sys.argv[2]).read()
 *micro_keys, micro_levels = arrays(micro)
 levels = dict(zip(zip(*micro_keys), micro_levels))
 published = [cell for cell in zip(*arrays(final)) if cell in levels]
-territory = re.search(r"'(\d{9})'::text AS buyer_territory", final).group(1)
+territory = re.search(r"'(\d{9})'::text", final).group(1)
 
 columns = [",".join(cell[i] for cell in published) for i in range(len(CELL))]
 level_column = ",".join(levels[cell] for cell in published)

@@ -140,19 +140,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    opendata_transactions (release_id, seq) {
+    opendata_transaction_pages (release_id, page) {
         release_id -> Uuid,
-        seq -> Int8,
-        month -> Text,
-        sector_category -> Text,
-        buyer_territory -> Text,
-        supplier_kind -> Text,
-        origin_class -> Text,
-        family -> Text,
-        label_group -> Text,
-        unit_kind -> Text,
-        quantity -> Nullable<Numeric>,
-        value_ht_eur -> Int8,
+        page -> Int4,
+        rows -> Int4,
+        csv -> Text,
     }
 }
 
@@ -339,7 +331,7 @@ diesel::joinable!(offers -> organisations (supplier_id));
 diesel::joinable!(opendata_releases -> epcis (epci_siren));
 diesel::joinable!(opendata_releases -> users (published_by));
 diesel::joinable!(opendata_supply_stats -> opendata_releases (release_id));
-diesel::joinable!(opendata_transactions -> opendata_releases (release_id));
+diesel::joinable!(opendata_transaction_pages -> opendata_releases (release_id));
 diesel::joinable!(organisations -> communes (commune_insee));
 diesel::joinable!(organisations -> epcis (authority_epci));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -359,7 +351,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     offers,
     opendata_releases,
     opendata_supply_stats,
-    opendata_transactions,
+    opendata_transaction_pages,
     order_events,
     order_lines,
     orders,

@@ -2,13 +2,15 @@
 //! Table Schema per resource) and the resources' bytes, CSV or JSON, page by
 //! page so that no file is ever held whole in memory.
 
+use std::borrow::Cow;
+
 use chrono::SecondsFormat;
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::queries::{self, ReleaseRow, SupplyStatRow, TransactionRow};
+use super::queries::{self, ReleaseRow, SupplyStatRow};
 use crate::codes::ProductFamily;
 
 pub const LABEL_GROUPS: [&str; 4] = ["bio", "siqo", "other", "none"];
@@ -107,8 +109,9 @@ impl File {
         fields(self.resource).iter().map(|f| f.name).collect()
     }
 
-    /// The next page of rows after `after`, encoded; the last seq read, or
-    /// `None` once the rows are exhausted. `first` says no row came before.
+    /// The next page of rows after `after`, encoded; the key of its last
+    /// row (a `supply_stats` seq, a `transactions` page), or `None` once the
+    /// rows are exhausted. `first` says no row came before.
     pub async fn page(
         self,
         conn: &mut AsyncPgConnection,
@@ -116,24 +119,46 @@ impl File {
         after: i64,
         first: bool,
     ) -> QueryResult<Option<(Vec<u8>, i64)>> {
-        let cells: Vec<(i64, Vec<Cell>)> = match self.resource {
-            Resource::SupplyStats => queries::supply_stats_page(conn, release, after, PAGE_ROWS)
-                .await?
-                .into_iter()
-                .map(|r| (i64::from(r.seq), supply_stat_cells(r)))
-                .collect(),
-            Resource::Transactions => queries::transactions_page(conn, release, after, PAGE_ROWS)
-                .await?
-                .into_iter()
-                .map(|r| (r.seq, transaction_cells(r)))
-                .collect(),
-        };
-        let Some(last) = cells.last().map(|(seq, _)| *seq) else {
-            return Ok(None);
-        };
-        let mut out = Vec::with_capacity(cells.len() * 96);
+        match self.resource {
+            Resource::SupplyStats => {
+                let rows = queries::supply_stats_page(conn, release, after, PAGE_ROWS).await?;
+                let Some(last) = rows.last().map(|r| i64::from(r.seq)) else {
+                    return Ok(None);
+                };
+                Ok(Some((
+                    self.encode(rows.into_iter().map(supply_stat_cells), first),
+                    last,
+                )))
+            }
+            // Frozen as CSV lines: the CSV is sent as stored, JSON transcoded.
+            Resource::Transactions => {
+                let Some((page, csv)) = queries::transactions_page(conn, release, after).await?
+                else {
+                    return Ok(None);
+                };
+                let bytes = match self.format {
+                    Format::Csv => csv.into_bytes(),
+                    Format::Json => {
+                        let columns = self.columns();
+                        let rows = csv.lines().map(|line| {
+                            columns
+                                .iter()
+                                .zip(line.split(','))
+                                .map(|(column, value)| transaction_cell(column, value))
+                                .collect()
+                        });
+                        self.encode(rows, first)
+                    }
+                };
+                Ok(Some((bytes, i64::from(page))))
+            }
+        }
+    }
+
+    fn encode<'a>(self, rows: impl Iterator<Item = Vec<Cell<'a>>>, first: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(PAGE_ROWS as usize * 96);
         let columns = self.columns();
-        for (i, (_, row)) in cells.into_iter().enumerate() {
+        for (i, row) in rows.enumerate() {
             match self.format {
                 Format::Csv => write_csv_row(&mut out, &row),
                 Format::Json => {
@@ -145,26 +170,26 @@ impl File {
                 }
             }
         }
-        Ok(Some((out, last)))
+        out
     }
 }
 
 /// A value of the package: every text cell is one of our codes (no free
 /// text), so no quoting nor formula defusing is ever needed.
-enum Cell {
-    Text(String),
-    Number(String),
+enum Cell<'a> {
+    Text(Cow<'a, str>),
+    Number(Cow<'a, str>),
     Empty,
 }
 
-fn text(value: Option<String>) -> Cell {
+fn text(value: Option<String>) -> Cell<'static> {
     value
         .filter(|v| !v.is_empty())
-        .map_or(Cell::Empty, Cell::Text)
+        .map_or(Cell::Empty, |v| Cell::Text(v.into()))
 }
 
-fn number(value: Option<impl ToString>) -> Cell {
-    value.map_or(Cell::Empty, |v| Cell::Number(v.to_string()))
+fn number(value: Option<impl ToString>) -> Cell<'static> {
+    value.map_or(Cell::Empty, |v| Cell::Number(v.to_string().into()))
 }
 
 /// Cents as euros with two decimals.
@@ -172,9 +197,9 @@ pub fn euros(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell> {
+fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell<'static>> {
     vec![
-        Cell::Text(r.level),
+        Cell::Text(r.level.into()),
         text(r.month),
         text(r.family),
         text(r.label_group),
@@ -186,23 +211,18 @@ fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell> {
         number(r.quantity_pieces),
         number(r.suppliers),
         number(r.buyers),
-        Cell::Text(r.status),
+        Cell::Text(r.status.into()),
     ]
 }
 
-fn transaction_cells(r: TransactionRow) -> Vec<Cell> {
-    vec![
-        Cell::Text(r.month),
-        Cell::Text(r.sector_category),
-        Cell::Text(r.buyer_territory),
-        Cell::Text(r.supplier_kind),
-        Cell::Text(r.origin_class),
-        Cell::Text(r.family),
-        Cell::Text(r.label_group),
-        Cell::Text(r.unit_kind),
-        number(r.quantity),
-        Cell::Number(r.value_ht_eur.to_string()),
-    ]
+/// A value of a frozen `transactions` line: a quantity or a value is a
+/// number, empty when not published; the rest are codes.
+fn transaction_cell<'a>(column: &str, value: &'a str) -> Cell<'a> {
+    match column {
+        _ if value.is_empty() => Cell::Empty,
+        "quantity" | "value_ht_eur" => Cell::Number(value.into()),
+        _ => Cell::Text(value.into()),
+    }
 }
 
 fn write_csv_row(out: &mut Vec<u8>, row: &[Cell]) {

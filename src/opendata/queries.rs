@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::aggregate::{Aggregates, Pair};
 use super::disclosure::Key;
+use super::package::PAGE_ROWS;
 use crate::egalim::queries::{COUNTED_LINES, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
-use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transactions};
+use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transaction_pages};
 
 /// The first sector of a canteen, grouped as ma-cantine groups sectors
 /// ("autres" goes with leisure).
@@ -330,76 +331,63 @@ pub async fn stage_microdata(
     .await
 }
 
-/// The microdata of the published cells, in an order that says nothing of
-/// the original one ($1 the territory, $2 to $6 the published cells).
-const TRANSACTIONS_SELECT: &str = "SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, \
-         family, label_group, unit_kind, quantity, value_ht_eur) AS seq, \
-         month, sector_category, $1::text AS buyer_territory, supplier_kind, origin_class, family, \
-         label_group, unit_kind, quantity, value_ht_eur \
-    FROM od_micro \
-    JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
-         AS p(month, family, label_group, origin_class, sector_category) \
-   USING (month, family, label_group, origin_class, sector_category)";
+/// The microdata of the published cells ($2 to $6), in an order that says
+/// nothing of the original one, frozen as the lines of `transactions.csv`
+/// by pages of $8 rows for release $7 ($1 the territory). Also returns k, as
+/// measured on those rows: the smallest class over the quasi-identifiers
+/// (the territory, the same on every row, divides no class).
+const WRITE_TRANSACTIONS: &str = "WITH rows AS ( \
+     SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, family, \
+                label_group, unit_kind, quantity, value_ht_eur) AS seq, \
+            month, sector_category, supplier_kind, origin_class, family, label_group, unit_kind, \
+            quantity, value_ht_eur \
+       FROM od_micro \
+       JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+            AS p(month, family, label_group, origin_class, sector_category) \
+      USING (month, family, label_group, origin_class, sector_category)), \
+   pages AS ( \
+     INSERT INTO opendata_transaction_pages (release_id, page, rows, csv) \
+     SELECT $7, (seq - 1) / $8 + 1, count(*), \
+            string_agg(concat_ws(',', month, sector_category, $1::text, supplier_kind, origin_class, family, \
+                                 label_group, unit_kind, coalesce(quantity::text, ''), value_ht_eur) \
+                       || E'\\n', '' ORDER BY seq) \
+       FROM rows GROUP BY 2 \
+     RETURNING rows) \
+ SELECT (SELECT coalesce(sum(rows), 0) FROM pages)::bigint AS published, \
+        (SELECT min(n) FROM (SELECT count(*) AS n FROM rows \
+                              GROUP BY month, sector_category, supplier_kind, origin_class, family) c) AS k";
+
+/// What writing the microdata did.
+#[derive(QueryableByName, Debug)]
+pub struct Written {
+    /// Rows published.
+    #[diesel(sql_type = BigInt)]
+    pub published: i64,
+    /// Smallest class over the quasi-identifiers; `None` without rows.
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    pub k: Option<i64>,
+}
 
 /// Writes the microdata of release `id`: the staged rows of the `published`
 /// cells; rows of other cells are left out.
-pub async fn insert_transactions(
+pub async fn write_transactions(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     epci: &str,
     published: &[&Key],
-) -> QueryResult<usize> {
+) -> QueryResult<Written> {
     let [month, family, label_group, origin_class, sector_category] = key_columns(published);
-    diesel::sql_query(format!(
-        "INSERT INTO opendata_transactions (seq, month, sector_category, buyer_territory, supplier_kind, \
-             origin_class, family, label_group, unit_kind, quantity, value_ht_eur, release_id) \
-         SELECT *, $7 FROM ({TRANSACTIONS_SELECT}) m"
-    ))
-    .bind::<Text, _>(epci)
-    .bind::<Array<Text>, _>(month)
-    .bind::<Array<Text>, _>(family)
-    .bind::<Array<Text>, _>(label_group)
-    .bind::<Array<Text>, _>(origin_class)
-    .bind::<Array<Text>, _>(sector_category)
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await
-}
-
-/// k as measured on the published microdata: the smallest class over the
-/// quasi-identifiers (month, sector category, territory, supplier kind,
-/// origin class, family); `None` without rows.
-pub async fn measured_k(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<i64>> {
-    #[derive(QueryableByName)]
-    struct K {
-        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
-        k: Option<i64>,
-    }
-    let row: K = diesel::sql_query(
-        "SELECT min(n) AS k FROM (SELECT count(*) AS n FROM opendata_transactions WHERE release_id = $1 \
-           GROUP BY month, sector_category, buyer_territory, supplier_kind, origin_class, family) c",
-    )
-    .bind::<SqlUuid, _>(id)
-    .get_result(conn)
-    .await?;
-    Ok(row.k)
-}
-
-/// A row of `transactions` as stored.
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = opendata_transactions)]
-pub struct TransactionRow {
-    pub seq: i64,
-    pub month: String,
-    pub sector_category: String,
-    pub buyer_territory: String,
-    pub supplier_kind: String,
-    pub origin_class: String,
-    pub family: String,
-    pub label_group: String,
-    pub unit_kind: String,
-    pub quantity: Option<Decimal>,
-    pub value_ht_eur: i64,
+    diesel::sql_query(WRITE_TRANSACTIONS)
+        .bind::<Text, _>(epci)
+        .bind::<Array<Text>, _>(month)
+        .bind::<Array<Text>, _>(family)
+        .bind::<Array<Text>, _>(label_group)
+        .bind::<Array<Text>, _>(origin_class)
+        .bind::<Array<Text>, _>(sector_category)
+        .bind::<SqlUuid, _>(id)
+        .bind::<BigInt, _>(PAGE_ROWS)
+        .get_result(conn)
+        .await
 }
 
 /// The next `limit` rows of a release's `supply_stats` after `after`.
@@ -420,21 +408,25 @@ pub async fn supply_stats_page(
         .await
 }
 
-/// The next `limit` rows of a release's `transactions` after `after`.
+/// The page of a release's `transactions` after page `after`: its number
+/// and its CSV lines.
 pub async fn transactions_page(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     after: i64,
-    limit: i64,
-) -> QueryResult<Vec<TransactionRow>> {
-    opendata_transactions::table
-        .filter(opendata_transactions::release_id.eq(id))
-        .filter(opendata_transactions::seq.gt(after))
-        .order(opendata_transactions::seq)
-        .limit(limit)
-        .select(TransactionRow::as_select())
-        .load(conn)
+) -> QueryResult<Option<(i32, String)>> {
+    let after = i32::try_from(after).unwrap_or(i32::MAX);
+    opendata_transaction_pages::table
+        .filter(opendata_transaction_pages::release_id.eq(id))
+        .filter(opendata_transaction_pages::page.gt(after))
+        .order(opendata_transaction_pages::page)
+        .select((
+            opendata_transaction_pages::page,
+            opendata_transaction_pages::csv,
+        ))
+        .first(conn)
         .await
+        .optional()
 }
 
 /// Share of `part` in `whole` (0 without lines), for the metadata.

@@ -1,5 +1,5 @@
 //! Building a release: stage the period's lines, protect the table, write
-//! the frozen rows. Publishing and `sesame export` share it.
+//! the frozen rows and pages. Publishing and `sesame export` share it.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use diesel::QueryResult;
@@ -98,20 +98,27 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     let (items, classes) = queries::aggregate(conn).await?.finish();
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: aggregated");
     let thresholds = build.thresholds;
-    // Two things at once, on two cores: the protection (seconds of
-    // arithmetic, off the async workers) decides which cells stay
-    // published, while PostgreSQL generalises the lines of every cell whose
-    // microdata could be released, to the level each one needs.
-    let mut candidates: Vec<(Key, i16)> = disclosure::microdata_levels(&classes, &thresholds)
-        .into_iter()
+    let levels = disclosure::microdata_levels(&classes, &thresholds);
+    let mut table = Table::new(items, thresholds);
+    // Only cells that pass the primary rules can be left published, so only
+    // their lines may become microdata.
+    let mut candidates: Vec<(Key, i16)> = table
+        .published_cells()
+        .filter_map(|cell| levels.get(cell).map(|&level| (cell.clone(), level)))
         .collect();
     candidates.sort();
+    tracing::debug!(candidates = candidates.len(), elapsed = ?started.elapsed(), "open data: primary rules applied");
+    // Two things at once, on two cores: the secondary suppression (linear
+    // programmes, off the async workers) decides which of these cells stay
+    // published, while PostgreSQL generalises their lines to the level
+    // each one needs.
     let protection = tokio::task::spawn_blocking(move || {
-        let mut table = Table::new(items, thresholds);
         table.protect();
+        tracing::debug!(elapsed = ?started.elapsed(), "open data: protection done");
         table
     });
     let staged = queries::stage_microdata(conn, &candidates).await;
+    tracing::debug!(elapsed = ?started.elapsed(), "open data: microdata staged");
     let table = protection.await.map_err(|e| ApiError::Internal(e.into()))?;
     staged?;
     tracing::debug!(counts = ?table.counts(), elapsed = ?started.elapsed(), "open data: protected");
@@ -130,9 +137,8 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     };
     queries::insert_release(conn, &release).await?;
     queries::insert_supply_stats(conn, &supply_stat_rows(build.id, &table)).await?;
-    let published =
-        queries::insert_transactions(conn, build.id, build.epci, &published_cells).await?;
-    let k = queries::measured_k(conn, build.id).await?;
+    let written = queries::write_transactions(conn, build.id, build.epci, &published_cells).await?;
+    let published = usize::try_from(written.published).unwrap_or(usize::MAX);
     tracing::debug!(published, elapsed = ?started.elapsed(), "open data: written");
     let suppressed = lines.saturating_sub(published);
     let summary = Disclosure {
@@ -144,7 +150,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
         transactions_published: published,
         transactions_suppressed_percent: (queries::share(suppressed, lines) * 1000.0).round()
             / 10.0,
-        k,
+        k: written.k,
         quasi_identifiers: QUASI_IDENTIFIERS.iter().map(|s| s.to_string()).collect(),
         method: METHOD.to_owned(),
     };
