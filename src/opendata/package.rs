@@ -10,6 +10,7 @@ use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::aggregate::UNIT_KINDS;
 use super::queries::{self, ReleaseRow, SupplyStatRow};
 use crate::codes::ProductFamily;
 
@@ -23,6 +24,7 @@ pub const SECTOR_CATEGORIES: [&str; 6] = [
     "social",
     "loisir",
 ];
+pub const SUPPLIER_KINDS: [&str; 2] = ["farm", "distributor"];
 pub const LEVELS: [&str; 5] = ["cell", "month", "family", "label_group", "total"];
 /// Rows fetched and encoded at a time while streaming.
 pub const PAGE_ROWS: i64 = 10_000;
@@ -266,6 +268,11 @@ struct Field {
     schema: fn(&ReleaseRow) -> Value,
 }
 
+/// A category's codes, and `*` where the microdata generalise it.
+fn generalisable(codes: &[&'static str]) -> Vec<&'static str> {
+    codes.iter().copied().chain(["*"]).collect()
+}
+
 fn enumeration(values: &[&str], required: bool, description: &str) -> Value {
     json!({"type": "string", "description": description,
            "constraints": {"required": required, "enum": values}})
@@ -425,7 +432,7 @@ const TRANSACTIONS_FIELDS: [Field; 10] = [
         name: "supplier_kind",
         schema: |_| {
             enumeration(
-                &["farm", "distributor", "*"],
+                &generalisable(&SUPPLIER_KINDS),
                 true,
                 "farm or distributor; * where generalised",
             )
@@ -453,7 +460,7 @@ const TRANSACTIONS_FIELDS: [Field; 10] = [
         name: "unit_kind",
         schema: |_| {
             enumeration(
-                &["kg", "l", "piece", "*"],
+                &generalisable(&UNIT_KINDS),
                 true,
                 "kg, l or piece; * where generalised (the quantity is then empty)",
             )

@@ -10,9 +10,10 @@ use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::aggregate::{Aggregates, Pair};
+use super::aggregate::{Aggregates, Pair, UNIT_KINDS};
 use super::disclosure::Key;
-use super::package::PAGE_ROWS;
+use super::package::{LABEL_GROUPS, ORIGIN_CLASSES, PAGE_ROWS, SECTOR_CATEGORIES, SUPPLIER_KINDS};
+use crate::codes::ProductFamily;
 use crate::egalim::queries::{COUNTED_LINES, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
 use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transaction_pages};
@@ -53,6 +54,48 @@ pub async fn stage_lines(
     .await
 }
 
+/// The categories are staged as small integers, their position (from 1) in
+/// the package's lists of codes, and the month as its first day: grouping
+/// and joining a year of lines then compares fixed-width values, not text.
+struct Codes {
+    families: Vec<&'static str>,
+}
+
+impl Codes {
+    fn new() -> Self {
+        Codes {
+            families: ProductFamily::ALL.iter().map(|f| f.as_str()).collect(),
+        }
+    }
+
+    /// The staged position of `expr` in `codes` (all our own codes, which
+    /// need no quoting).
+    fn encode(codes: &[&str], expr: &str) -> String {
+        format!(
+            "array_position('{{{}}}'::text[], ({expr}))::smallint",
+            codes.join(",")
+        )
+    }
+
+    /// The code at staged position `column`.
+    fn decode(codes: &[&str], column: &str) -> String {
+        format!("('{{{}}}'::text[])[{column}]", codes.join(","))
+    }
+
+    /// The code at staged position `position`, read back in Rust.
+    fn code(codes: &[&'static str], position: i16) -> QueryResult<&'static str> {
+        usize::try_from(position)
+            .ok()
+            .and_then(|p| codes.get(p.checked_sub(1)?))
+            .copied()
+            .ok_or_else(|| {
+                diesel::result::Error::DeserializationError(
+                    format!("no category at position {position} of {codes:?}").into(),
+                )
+            })
+    }
+}
+
 /// The SELECT behind `od_lines` (also the floor of the export benchmark).
 pub fn lines_select() -> String {
     let counted = COUNTED_LINES.replacen(
@@ -60,53 +103,46 @@ pub fn lines_select() -> String {
         " JOIN canteen_profiles cp ON cp.organisation_id = o.buyer_id WHERE ",
         1,
     );
+    let codes = Codes::new();
+    let family = Codes::encode(&codes.families, "l.family");
+    let label_group = Codes::encode(
+        &LABEL_GROUPS,
+        &format!(
+            "CASE ({CATEGORY_SQL}) WHEN 'externalities' THEN 'other' ELSE ({CATEGORY_SQL}) END"
+        ),
+    );
+    let origin_class = Codes::encode(&ORIGIN_CLASSES, ORIGIN_CLASS_SQL);
+    let sector_category = Codes::encode(&SECTOR_CATEGORIES, SECTOR_CATEGORY_SQL);
+    let supplier_kind = Codes::encode(&SUPPLIER_KINDS, "s.kind");
+    let unit_kind = Codes::encode(&UNIT_KINDS, UNIT_KIND_SQL);
     format!(
-        "SELECT to_char(o.delivery_date, 'YYYY-MM') AS month, l.family, \
-                CASE ({CATEGORY_SQL}) WHEN 'externalities' THEN 'other' ELSE ({CATEGORY_SQL}) END AS label_group, \
-                {ORIGIN_CLASS_SQL} AS origin_class, {SECTOR_CATEGORY_SQL} AS sector_category, \
-                s.kind AS supplier_kind, {UNIT_KIND_SQL} AS unit_kind, {QUANTITY_SQL} AS quantity, \
-                o.supplier_id, o.buyer_id, l.total_ht_cents AS value \
+        "SELECT o.supplier_id, o.buyer_id, l.total_ht_cents AS value, \
+                date_trunc('month', o.delivery_date::timestamp)::date AS month, {family} AS family, \
+                {label_group} AS label_group, {origin_class} AS origin_class, \
+                {sector_category} AS sector_category, {supplier_kind} AS supplier_kind, \
+                {unit_kind} AS unit_kind, {QUANTITY_SQL} AS quantity \
          {counted} AND o.delivery_date BETWEEN $2 AND $3 \
            AND o.buyer_id IN (SELECT {TERRITORY_CANTEENS})"
     )
 }
 
-/// The categories of a cell (empty where a total sums over them), as every
-/// query of the build returns them.
-#[derive(QueryableByName)]
-struct CellKey {
-    #[diesel(sql_type = Text)]
-    month: String,
-    #[diesel(sql_type = Text)]
-    family: String,
-    #[diesel(sql_type = Text)]
-    label_group: String,
-    #[diesel(sql_type = Text)]
-    origin_class: String,
-    #[diesel(sql_type = Text)]
-    sector_category: String,
-}
-
-impl From<CellKey> for Key {
-    fn from(k: CellKey) -> Self {
-        Key {
-            month: k.month,
-            family: k.family,
-            label_group: k.label_group,
-            origin_class: k.origin_class,
-            sector_category: k.sector_category,
-        }
-    }
-}
-
+/// What one supplier sold one buyer in a cell, as staged.
 #[derive(QueryableByName)]
 struct PairRow {
-    #[diesel(embed)]
-    key: CellKey,
-    #[diesel(sql_type = Text)]
-    supplier_kind: String,
-    #[diesel(sql_type = Text)]
-    unit_kind: String,
+    #[diesel(sql_type = Date)]
+    month: NaiveDate,
+    #[diesel(sql_type = SmallInt)]
+    family: i16,
+    #[diesel(sql_type = SmallInt)]
+    label_group: i16,
+    #[diesel(sql_type = SmallInt)]
+    origin_class: i16,
+    #[diesel(sql_type = SmallInt)]
+    sector_category: i16,
+    #[diesel(sql_type = SmallInt)]
+    supplier_kind: i16,
+    #[diesel(sql_type = SmallInt)]
+    unit_kind: i16,
     #[diesel(sql_type = SqlUuid)]
     supplier_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
@@ -117,6 +153,27 @@ struct PairRow {
     quantity: Decimal,
     #[diesel(sql_type = BigInt)]
     lines: i64,
+}
+
+impl PairRow {
+    fn decode(self, codes: &Codes) -> QueryResult<Pair> {
+        Ok(Pair {
+            key: Key {
+                month: self.month.format("%Y-%m").to_string(),
+                family: Codes::code(&codes.families, self.family)?.to_owned(),
+                label_group: Codes::code(&LABEL_GROUPS, self.label_group)?.to_owned(),
+                origin_class: Codes::code(&ORIGIN_CLASSES, self.origin_class)?.to_owned(),
+                sector_category: Codes::code(&SECTOR_CATEGORIES, self.sector_category)?.to_owned(),
+            },
+            supplier_kind: Codes::code(&SUPPLIER_KINDS, self.supplier_kind)?.to_owned(),
+            unit_kind: Codes::code(&UNIT_KINDS, self.unit_kind)?.to_owned(),
+            supplier: self.supplier_id,
+            buyer: self.buyer_id,
+            value_cents: self.value,
+            quantity: self.quantity,
+            lines: self.lines,
+        })
+    }
 }
 
 /// The staged lines summed per cell, supplier kind, unit kind, supplier and
@@ -131,19 +188,11 @@ pub async fn aggregate(conn: &mut AsyncPgConnection) -> QueryResult<Aggregates> 
     )
     .load_stream::<PairRow>(conn)
     .await?;
+    let codes = Codes::new();
     let mut sums = Aggregates::default();
     while let Some(row) = pairs.try_next().await? {
-        sums.add(Pair {
-            key: Key::from(row.key),
-            supplier_kind: row.supplier_kind,
-            unit_kind: row.unit_kind,
-            supplier: row.supplier_id,
-            buyer: row.buyer_id,
-            value_cents: row.value,
-            quantity: row.quantity,
-            lines: row.lines,
-        })
-        .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+        sums.add(row.decode(&codes)?)
+            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
     }
     Ok(sums)
 }
@@ -288,8 +337,8 @@ pub async fn insert_supply_stats(
 }
 
 /// The cells' keys as five parallel arrays, for `unnest`.
-fn key_columns(keys: &[&Key]) -> [Vec<String>; 5] {
-    let column = |f: fn(&Key) -> &String| keys.iter().map(|k| f(k).clone()).collect();
+fn key_columns<'a>(keys: impl Iterator<Item = &'a Key> + Clone) -> [Vec<&'a str>; 5] {
+    let column = |f: fn(&Key) -> &str| keys.clone().map(f).collect();
     [
         column(|k| &k.month),
         column(|k| &k.family),
@@ -299,63 +348,53 @@ fn key_columns(keys: &[&Key]) -> [Vec<String>; 5] {
     ]
 }
 
-/// The staged lines of the cells that may have microdata, generalised to
-/// their cell's level (`od_micro`, dropped at commit). It runs while the
-/// protection decides which of these cells stay published.
-const MICRO_SELECT: &str = "SELECT li.month, li.family, li.label_group, li.origin_class, li.sector_category, \
-            CASE WHEN lv.level >= 1 THEN '*' ELSE li.supplier_kind END AS supplier_kind, \
-            CASE WHEN lv.level >= 2 THEN '*' ELSE li.unit_kind END AS unit_kind, \
-            CASE WHEN lv.level >= 2 THEN NULL ELSE round(li.quantity, 1) END AS quantity, \
-            round(li.value / 100.0)::bigint AS value_ht_eur \
-       FROM od_lines li \
-       JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[]) \
-            AS lv(month, family, label_group, origin_class, sector_category, level) \
-      USING (month, family, label_group, origin_class, sector_category)";
-
-pub async fn stage_microdata(
-    conn: &mut AsyncPgConnection,
-    levels: &[(Key, i16)],
-) -> QueryResult<usize> {
-    let keys: Vec<&Key> = levels.iter().map(|(k, _)| k).collect();
-    let [month, family, label_group, origin_class, sector_category] = key_columns(&keys);
-    diesel::sql_query(format!(
-        "CREATE TEMP TABLE od_micro ON COMMIT DROP AS {MICRO_SELECT}"
-    ))
-    .bind::<Array<Text>, _>(month)
-    .bind::<Array<Text>, _>(family)
-    .bind::<Array<Text>, _>(label_group)
-    .bind::<Array<Text>, _>(origin_class)
-    .bind::<Array<Text>, _>(sector_category)
-    .bind::<Array<SmallInt>, _>(levels.iter().map(|(_, l)| *l).collect::<Vec<_>>())
-    .execute(conn)
-    .await
+/// The microdata: the staged lines of the published cells ($2 to $6, each
+/// with its generalisation level in $7) with their categories generalised,
+/// quantities rounded to 0.1 and values to the euro, numbered in an order
+/// that says nothing of the original one. Then frozen as the lines of
+/// `transactions.csv` by pages of $9 rows for release $8 ($1 the territory),
+/// and k measured on the rows written: the smallest class over the
+/// quasi-identifiers (the territory, the same on every row, divides none).
+fn write_transactions_sql() -> String {
+    let codes = Codes::new();
+    let family = Codes::encode(&codes.families, "c.family");
+    let label_group = Codes::encode(&LABEL_GROUPS, "c.label_group");
+    let origin_class = Codes::encode(&ORIGIN_CLASSES, "c.origin_class");
+    let sector_category = Codes::encode(&SECTOR_CATEGORIES, "c.sector_category");
+    let supplier_kind = Codes::decode(&SUPPLIER_KINDS, "li.supplier_kind");
+    let unit_kind = Codes::decode(&UNIT_KINDS, "li.unit_kind");
+    format!(
+        "WITH rows AS ( \
+           SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, family, \
+                      label_group, unit_kind, quantity, value_ht_eur) AS seq, * \
+             FROM (SELECT cell.month, cell.sector_category, \
+                          CASE WHEN cell.level >= 1 THEN '*' ELSE {supplier_kind} END AS supplier_kind, \
+                          cell.origin_class, cell.family, cell.label_group, \
+                          CASE WHEN cell.level >= 2 THEN '*' ELSE {unit_kind} END AS unit_kind, \
+                          CASE WHEN cell.level >= 2 THEN NULL ELSE round(li.quantity, 1) END AS quantity, \
+                          round(li.value / 100.0)::bigint AS value_ht_eur \
+                     FROM od_lines li \
+                     JOIN (SELECT c.*, to_date(c.month, 'YYYY-MM') AS month_code, {family} AS family_code, \
+                                  {label_group} AS label_group_code, {origin_class} AS origin_class_code, \
+                                  {sector_category} AS sector_category_code \
+                             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::smallint[]) \
+                                  AS c(month, family, label_group, origin_class, sector_category, level)) cell \
+                       ON li.month = cell.month_code AND li.family = cell.family_code \
+                      AND li.label_group = cell.label_group_code AND li.origin_class = cell.origin_class_code \
+                      AND li.sector_category = cell.sector_category_code) generalised), \
+         pages AS ( \
+           INSERT INTO opendata_transaction_pages (release_id, page, rows, csv) \
+           SELECT $8, (seq - 1) / $9 + 1, count(*), \
+                  string_agg(concat_ws(',', month, sector_category, $1::text, supplier_kind, origin_class, family, \
+                                       label_group, unit_kind, coalesce(quantity::text, ''), value_ht_eur) \
+                             || E'\\n', '' ORDER BY seq) \
+             FROM rows GROUP BY 2 \
+           RETURNING rows) \
+       SELECT (SELECT coalesce(sum(rows), 0) FROM pages)::bigint AS published, \
+              (SELECT min(n) FROM (SELECT count(*) AS n FROM rows \
+                                    GROUP BY month, sector_category, supplier_kind, origin_class, family) c) AS k"
+    )
 }
-
-/// The microdata of the published cells ($2 to $6), in an order that says
-/// nothing of the original one, frozen as the lines of `transactions.csv`
-/// by pages of $8 rows for release $7 ($1 the territory). Also returns k, as
-/// measured on those rows: the smallest class over the quasi-identifiers
-/// (the territory, the same on every row, divides no class).
-const WRITE_TRANSACTIONS: &str = "WITH rows AS ( \
-     SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, family, \
-                label_group, unit_kind, quantity, value_ht_eur) AS seq, \
-            month, sector_category, supplier_kind, origin_class, family, label_group, unit_kind, \
-            quantity, value_ht_eur \
-       FROM od_micro \
-       JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
-            AS p(month, family, label_group, origin_class, sector_category) \
-      USING (month, family, label_group, origin_class, sector_category)), \
-   pages AS ( \
-     INSERT INTO opendata_transaction_pages (release_id, page, rows, csv) \
-     SELECT $7, (seq - 1) / $8 + 1, count(*), \
-            string_agg(concat_ws(',', month, sector_category, $1::text, supplier_kind, origin_class, family, \
-                                 label_group, unit_kind, coalesce(quantity::text, ''), value_ht_eur) \
-                       || E'\\n', '' ORDER BY seq) \
-       FROM rows GROUP BY 2 \
-     RETURNING rows) \
- SELECT (SELECT coalesce(sum(rows), 0) FROM pages)::bigint AS published, \
-        (SELECT min(n) FROM (SELECT count(*) AS n FROM rows \
-                              GROUP BY month, sector_category, supplier_kind, origin_class, family) c) AS k";
 
 /// What writing the microdata did.
 #[derive(QueryableByName, Debug)]
@@ -368,22 +407,24 @@ pub struct Written {
     pub k: Option<i64>,
 }
 
-/// Writes the microdata of release `id`: the staged rows of the `published`
-/// cells; rows of other cells are left out.
+/// Writes the microdata of release `id`: the staged lines of the published
+/// cells, each generalised to its level; lines of other cells are left out.
 pub async fn write_transactions(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     epci: &str,
-    published: &[&Key],
+    published: &[(&Key, i16)],
 ) -> QueryResult<Written> {
-    let [month, family, label_group, origin_class, sector_category] = key_columns(published);
-    diesel::sql_query(WRITE_TRANSACTIONS)
+    let [month, family, label_group, origin_class, sector_category] =
+        key_columns(published.iter().map(|(key, _)| *key));
+    diesel::sql_query(write_transactions_sql())
         .bind::<Text, _>(epci)
         .bind::<Array<Text>, _>(month)
         .bind::<Array<Text>, _>(family)
         .bind::<Array<Text>, _>(label_group)
         .bind::<Array<Text>, _>(origin_class)
         .bind::<Array<Text>, _>(sector_category)
+        .bind::<Array<SmallInt>, _>(published.iter().map(|(_, l)| *l).collect::<Vec<_>>())
         .bind::<SqlUuid, _>(id)
         .bind::<BigInt, _>(PAGE_ROWS)
         .get_result(conn)
@@ -435,5 +476,36 @@ pub fn share(part: usize, whole: usize) -> f64 {
         0.0
     } else {
         part as f64 / whole as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::CanteenSector;
+
+    #[test]
+    fn staged_positions_read_back_as_codes_and_nothing_else() {
+        assert_eq!(Codes::code(&LABEL_GROUPS, 1).unwrap(), "bio");
+        assert_eq!(Codes::code(&LABEL_GROUPS, 4).unwrap(), "none");
+        // array_position counts from 1; 0, past the end and negatives are errors.
+        for position in [0, 5, -1] {
+            assert!(Codes::code(&LABEL_GROUPS, position).is_err());
+        }
+    }
+
+    /// The staging maps every sector to a category by the rule of
+    /// SECTOR_CATEGORY_SQL; one missing from the list would stage as NULL.
+    #[test]
+    fn every_canteen_sector_has_a_published_category() {
+        for sector in CanteenSector::ALL {
+            let code = sector.as_str();
+            let category = if code.starts_with("autres") {
+                "loisir"
+            } else {
+                code.split('_').next().unwrap()
+            };
+            assert!(SECTOR_CATEGORIES.contains(&category), "{code} → {category}");
+        }
     }
 }

@@ -99,31 +99,22 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: aggregated");
     let thresholds = build.thresholds;
     let levels = disclosure::microdata_levels(&classes, &thresholds);
-    let mut table = Table::new(items, thresholds);
-    // Only cells that pass the primary rules can be left published, so only
-    // their lines may become microdata.
-    let mut candidates: Vec<(Key, i16)> = table
-        .published_cells()
-        .filter_map(|cell| levels.get(cell).map(|&level| (cell.clone(), level)))
-        .collect();
-    candidates.sort();
-    tracing::debug!(candidates = candidates.len(), elapsed = ?started.elapsed(), "open data: primary rules applied");
-    // Two things at once, on two cores: the secondary suppression (linear
-    // programmes, off the async workers) decides which of these cells stay
-    // published, while PostgreSQL generalises their lines to the level
-    // each one needs.
-    let protection = tokio::task::spawn_blocking(move || {
+    // Seconds of arithmetic (linear programmes): off the async workers.
+    let table = tokio::task::spawn_blocking(move || {
+        let mut table = Table::new(items, thresholds);
         table.protect();
-        tracing::debug!(elapsed = ?started.elapsed(), "open data: protection done");
         table
-    });
-    let staged = queries::stage_microdata(conn, &candidates).await;
-    tracing::debug!(elapsed = ?started.elapsed(), "open data: microdata staged");
-    let table = protection.await.map_err(|e| ApiError::Internal(e.into()))?;
-    staged?;
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
     tracing::debug!(counts = ?table.counts(), elapsed = ?started.elapsed(), "open data: protected");
-    let mut published_cells: Vec<&Key> = table.published_cells().collect();
-    published_cells.sort();
+    // The microdata: the lines of the cells left published whose classes
+    // pass at some generalisation level.
+    let mut microdata_cells: Vec<(&Key, i16)> = table
+        .published_cells()
+        .filter_map(|cell| levels.get(cell).map(|&level| (cell, level)))
+        .collect();
+    microdata_cells.sort();
 
     let mut release = ReleaseRow {
         id: build.id,
@@ -137,7 +128,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     };
     queries::insert_release(conn, &release).await?;
     queries::insert_supply_stats(conn, &supply_stat_rows(build.id, &table)).await?;
-    let written = queries::write_transactions(conn, build.id, build.epci, &published_cells).await?;
+    let written = queries::write_transactions(conn, build.id, build.epci, &microdata_cells).await?;
     let published = usize::try_from(written.published).unwrap_or(usize::MAX);
     tracing::debug!(published, elapsed = ?started.elapsed(), "open data: written");
     let suppressed = lines.saturating_sub(published);
