@@ -1,6 +1,7 @@
 //! Every migration goes up, comes down leaving the schema exactly as before,
-//! and goes up again.
+//! and goes up again; a migration that moves data keeps it.
 
+use diesel::connection::SimpleConnection;
 use diesel::migration::{MigrationConnection, MigrationSource};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -90,6 +91,115 @@ async fn every_migration_goes_up_down_and_up_again() {
                 .map(|pending| !pending)
                 .unwrap()
         );
+    })
+    .await
+    .unwrap();
+}
+
+#[derive(QueryableByName, Debug, PartialEq, Eq)]
+struct PageRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    page: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    rows: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    csv: String,
+}
+
+#[derive(QueryableByName, Debug, PartialEq, Eq)]
+struct TransactionRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    quantity: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    value_ht_eur: i64,
+}
+
+const PAGES_MIGRATION: &str = "2026-11-30-090000_opendata_transaction_pages";
+/// One more row than a page holds, so that the release spans two pages.
+const ROWS: i64 = 10_001;
+
+/// What a transactions row `i` of the fixture holds: no quantity every
+/// seventh row (a generalised unit), else i tenths.
+fn fixture_quantity(i: i64) -> Option<String> {
+    (i % 7 != 0).then(|| format!("{}.{}", i / 10, i % 10))
+}
+
+/// Releases published before transactions were frozen as CSV pages keep
+/// their bytes: the migration writes their rows as the service wrote them,
+/// by pages of 10,000, and its down migration gives the rows back.
+#[tokio::test(flavor = "multi_thread")]
+async fn releases_keep_their_bytes_across_the_pages_migration() {
+    let database = TestDatabase::empty().await;
+    let url = database.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .expect("connect");
+        MigrationConnection::setup(&mut conn).expect("diesel's migrations table");
+        let migrations =
+            MigrationSource::<Pg>::migrations(&MIGRATIONS).expect("embedded migrations");
+        let pages = migrations
+            .iter()
+            .position(|m| m.name().to_string() == PAGES_MIGRATION)
+            .expect("the pages migration");
+        for migration in &migrations[..pages] {
+            conn.run_migration(migration.as_ref()).expect("earlier migrations");
+        }
+        conn.batch_execute(&format!(
+            "INSERT INTO epcis (siren, name, nature) VALUES ('200057859', 'Cœur d''Essonne Agglomération', 'CA'); \
+             INSERT INTO opendata_releases (id, epci_siren, version, period_from, period_to, created_at, disclosure) \
+             VALUES ('01900000-0000-7000-8000-000000000001', '200057859', 1, '2026-01-01', '2026-03-31', now(), '{{}}'); \
+             INSERT INTO opendata_transactions \
+             SELECT '01900000-0000-7000-8000-000000000001', i, '2026-0' || (1 + i % 3), 'education', '200057859', \
+                    CASE WHEN i % 7 = 0 THEN '*' ELSE 'farm' END, 'epci', 'FRUITS_ET_LEGUMES', 'bio', \
+                    CASE WHEN i % 7 = 0 THEN '*' ELSE 'kg' END, \
+                    CASE WHEN i % 7 = 0 THEN NULL ELSE i / 10.0 END, i * 3 \
+               FROM generate_series(1, {ROWS}) AS i"
+        ))
+        .expect("a release of the earlier schema");
+
+        conn.run_migration(migrations[pages].as_ref()).expect("pages up");
+        let stored = diesel::sql_query(
+            "SELECT page, rows, csv FROM opendata_transaction_pages ORDER BY page",
+        )
+        .load::<PageRow>(&mut conn)
+        .expect("pages");
+        assert_eq!(
+            stored.iter().map(|p| (p.page, p.rows)).collect::<Vec<_>>(),
+            [(1, 10_000), (2, 1)]
+        );
+        let expected: String = (1..=ROWS)
+            .map(|i| {
+                let generalised = i % 7 == 0;
+                format!(
+                    "2026-0{},education,200057859,{},epci,FRUITS_ET_LEGUMES,bio,{},{},{}\n",
+                    1 + i % 3,
+                    if generalised { "*" } else { "farm" },
+                    if generalised { "*" } else { "kg" },
+                    fixture_quantity(i).unwrap_or_default(),
+                    i * 3
+                )
+            })
+            .collect();
+        let csv: String = stored.iter().map(|p| p.csv.as_str()).collect();
+        assert_eq!(csv, expected);
+
+        conn.revert_migration(migrations[pages].as_ref())
+            .expect("pages down");
+        let rows = diesel::sql_query(
+            "SELECT seq, quantity::text AS quantity, value_ht_eur FROM opendata_transactions ORDER BY seq",
+        )
+        .load::<TransactionRow>(&mut conn)
+        .expect("rows back");
+        let expected: Vec<TransactionRow> = (1..=ROWS)
+            .map(|i| TransactionRow {
+                seq: i,
+                quantity: fixture_quantity(i),
+                value_ht_eur: i * 3,
+            })
+            .collect();
+        assert_eq!(rows, expected);
     })
     .await
     .unwrap();
