@@ -99,7 +99,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: aggregated");
     let thresholds = build.thresholds;
     let levels = disclosure::microdata_levels(&classes, &thresholds);
-    // Seconds of arithmetic (linear programmes): off the async workers.
+    // The linear programmes are CPU work: off the async workers.
     let table = tokio::task::spawn_blocking(move || {
         let mut table = Table::new(items, thresholds);
         table.protect();
