@@ -90,7 +90,8 @@ period_lines=$(python3 -c 'import json; print(json.load(open("target/bench-opend
 cells=$(python3 -c 'import json; d=json.load(open("target/bench-opendata-release.json"))["disclosure"]["supply_stats"]; print(d["cells"], d["cells_primary"], d["cells_secondary"])')
 floor_build() { psql -q -v ON_ERROR_STOP=1 "$(db_url)" -f target/bench-opendata-build.sql; }
 # A release's transactions are stored as CSV pages: the floor reads them
-# with the SELECT the service runs page by page.
+# all with one COPY of the pages' SELECT (the service reads one page per
+# query).
 floor_stream() {
   psql -q "$(db_url)" -c "COPY (SELECT csv FROM opendata_transaction_pages WHERE release_id = '$release' ORDER BY page) TO STDOUT"
 }
@@ -134,7 +135,7 @@ $(printf "%'d" "$rows") microdata rows published ($csv_mb MB of CSV, $json_mb MB
 | what | service | floor: COPY of the same SELECT (psql) | ratio |
 |---|---|---|---|
 | build and stream: publish, then download \`transactions.csv\` | $(r "$b_s + $d_s") s | $(r "$fb_s + $fs_s") s | **$total_ratio** |
-| build (\`POST …/opendata/releases\`: stage the lines, aggregate, protect, write the frozen rows) | $b_s s | $fb_s s: stage the lines, \`COPY\` the microdata SELECT | $build_ratio |
+| build (\`POST …/opendata/releases\`: stage the lines, aggregate, protect, freeze the microdata as CSV pages) | $b_s s | $fb_s s: stage the lines, \`COPY\` the microdata SELECT | $build_ratio |
 | stream \`transactions.csv\` (curl) | $d_s s | $fs_s s: \`COPY (stored pages) TO STDOUT\` | $stream_ratio |
 | stream \`transactions.json\` | $j_s s | | |
 
@@ -145,8 +146,8 @@ the peak does not grow with the number of lines.
 
 The floor's script is \`target/bench-opendata-build.sql\`: the service's own statements,
 captured from PostgreSQL's log with their parameters (\`bench/extract_sql.py\`): the
-staging of the lines, then \`COPY … TO STDOUT\` of the SELECT that gives the release's
-microdata rows from the staged lines (\`bench/opendata_floor.py\`; the script checks that
+staging of the lines, then \`COPY … TO STDOUT\` of the service's own SELECT that gives the
+release's microdata rows from the staged lines (\`bench/opendata_floor.py\`; the script checks that
 it gives as many rows as the release). The target is a ratio of at most 1.5, and
 $verdict. Beyond what the floor does, publishing sums the lines per cell, supplier and
 buyer (one query, folded in memory into the cells, totals and microdata classes),

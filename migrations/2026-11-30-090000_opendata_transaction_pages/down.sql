@@ -14,10 +14,13 @@ CREATE TABLE opendata_transactions (
     PRIMARY KEY (release_id, seq)
 );
 
+-- seq counts on from the rows of the release's earlier pages.
 INSERT INTO opendata_transactions
-SELECT p.release_id, (p.page - 1) * 10000::bigint + l.n,
+SELECT p.release_id, p.rows_before + l.n,
        f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], nullif(f[9], '')::numeric, f[10]::bigint
-  FROM opendata_transaction_pages p,
+  FROM (SELECT *, coalesce(sum(rows) OVER (PARTITION BY release_id ORDER BY page
+                                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS rows_before
+          FROM opendata_transaction_pages) p,
        unnest(string_to_array(rtrim(p.csv, E'\n'), E'\n')) WITH ORDINALITY AS l(line, n),
        string_to_array(l.line, ',') AS f;
 

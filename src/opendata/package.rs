@@ -26,7 +26,8 @@ pub const SECTOR_CATEGORIES: [&str; 6] = [
 ];
 pub const SUPPLIER_KINDS: [&str; 2] = ["farm", "distributor"];
 pub const LEVELS: [&str; 5] = ["cell", "month", "family", "label_group", "total"];
-/// Rows fetched and encoded at a time while streaming.
+/// Rows fetched and encoded at a time while streaming, and rows of a stored
+/// page of `transactions` (the pages migration and its CHECK count 10,000).
 pub const PAGE_ROWS: i64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +128,9 @@ impl File {
                 let Some(last) = rows.last().map(|r| i64::from(r.seq)) else {
                     return Ok(None);
                 };
+                let capacity = rows.len() * 160;
                 Ok(Some((
-                    self.encode(rows.into_iter().map(supply_stat_cells), first),
+                    self.encode(rows.into_iter().map(supply_stat_cells), first, capacity),
                     last,
                 )))
             }
@@ -140,25 +142,34 @@ impl File {
                 };
                 let bytes = match self.format {
                     Format::Csv => csv.into_bytes(),
-                    Format::Json => {
-                        let columns = self.columns();
-                        let rows = csv.lines().map(|line| {
-                            columns
-                                .iter()
-                                .zip(line.split(','))
-                                .map(|(column, value)| transaction_cell(column, value))
-                                .collect()
-                        });
-                        self.encode(rows, first)
-                    }
+                    Format::Json => self.transcode(&csv, first),
                 };
                 Ok(Some((bytes, i64::from(page))))
             }
         }
     }
 
-    fn encode<'a>(self, rows: impl Iterator<Item = Vec<Cell<'a>>>, first: bool) -> Vec<u8> {
-        let mut out = Vec::with_capacity(PAGE_ROWS as usize * 96);
+    /// A stored page of `transactions` CSV lines as JSON objects.
+    fn transcode(self, csv: &str, first: bool) -> Vec<u8> {
+        let columns = self.columns();
+        let rows = csv.lines().map(|line| {
+            columns
+                .iter()
+                .zip(line.split(','))
+                .map(|(column, value)| transaction_cell(column, value))
+                .collect()
+        });
+        // A JSON row is about 3.5 times its CSV line.
+        self.encode(rows, first, csv.len() * 4)
+    }
+
+    fn encode<'a>(
+        self,
+        rows: impl Iterator<Item = Vec<Cell<'a>>>,
+        first: bool,
+        capacity: usize,
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(capacity);
         let columns = self.columns();
         for (i, row) in rows.enumerate() {
             match self.format {
@@ -537,4 +548,67 @@ pub fn datapackage(release: &ReleaseRow, epci_name: &str) -> Value {
             resource("transactions_json", File::ALL[3], "Anonymised transactions (JSON)", MICRO),
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRANSACTIONS_JSON: File = File {
+        resource: Resource::Transactions,
+        format: Format::Json,
+    };
+
+    /// Two stored pages, as the build writes them, downloaded as JSON: one
+    /// valid array, numbers as numbers, codes as strings, a quantity not
+    /// published as null.
+    #[test]
+    fn stored_pages_transcode_to_one_json_array() {
+        let pages = [
+            "2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,12.5,38\n\
+             2026-01,sante,200057859,*,region,BOULANGERIE,none,*,,7\n",
+            "2026-02,social,200057859,distributor,france,AUTRES,siqo,piece,3.0,1204\n",
+        ];
+        let mut body = TRANSACTIONS_JSON.head();
+        for (i, page) in pages.iter().enumerate() {
+            body.extend(TRANSACTIONS_JSON.transcode(page, i == 0));
+        }
+        body.extend_from_slice(TRANSACTIONS_JSON.tail());
+        let rows: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_slice(&body).expect("one JSON array");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            Value::Object(rows[0].clone()),
+            json!({"month": "2026-01", "sector_category": "education", "buyer_territory": "200057859",
+                   "supplier_kind": "farm", "origin_class": "epci", "family": "FRUITS_ET_LEGUMES",
+                   "label_group": "bio", "unit_kind": "kg", "quantity": 12.5, "value_ht_eur": 38})
+        );
+        assert_eq!(rows[1]["supplier_kind"], "*");
+        assert_eq!(rows[1]["quantity"], Value::Null);
+        assert_eq!(rows[1]["value_ht_eur"], 7);
+        assert_eq!(rows[2]["month"], "2026-02");
+        assert_eq!(rows[2]["value_ht_eur"], 1204);
+        // Every column of the CSV header on every row, in the header's order.
+        let header = String::from_utf8(File::ALL[2].head()).unwrap();
+        let columns: std::collections::BTreeSet<&str> = header.trim_end().split(',').collect();
+        for row in &rows {
+            assert_eq!(
+                row.keys()
+                    .map(String::as_str)
+                    .collect::<std::collections::BTreeSet<_>>(),
+                columns
+            );
+        }
+        let text = String::from_utf8(body).unwrap();
+        let first_keys: Vec<&str> = text
+            .split(['{', ','])
+            .filter_map(|part| {
+                part.strip_prefix('"')?
+                    .split_once("\":")
+                    .map(|(key, _)| key)
+            })
+            .take(columns.len())
+            .collect();
+        assert_eq!(first_keys.join(","), header.trim_end());
+    }
 }

@@ -34,7 +34,7 @@ const BUILD_SETTINGS: &str = "SET LOCAL work_mem = '64MB'; SET LOCAL statement_t
 
 /// Copies the period's delivered lines of the EPCI's canteens into a
 /// temporary table (`od_lines`, dropped at commit), with the categories the
-/// package publishes and who supplied and bought them. Must run inside a
+/// package publishes (as [`Codes`]) and who supplied and bought them. Must run inside a
 /// transaction.
 pub async fn stage_lines(
     conn: &mut AsyncPgConnection,
@@ -69,10 +69,11 @@ impl Codes {
     }
 
     /// The staged position of `expr` in `codes` (all our own codes, which
-    /// need no quoting).
+    /// need no quoting); 0 for a value missing from the list, which
+    /// [`Codes::code`] then reports.
     fn encode(codes: &[&str], expr: &str) -> String {
         format!(
-            "array_position('{{{}}}'::text[], ({expr}))::smallint",
+            "coalesce(array_position('{{{}}}'::text[], ({expr})), 0)::smallint",
             codes.join(",")
         )
     }
@@ -90,13 +91,14 @@ impl Codes {
             .copied()
             .ok_or_else(|| {
                 diesel::result::Error::DeserializationError(
-                    format!("no category at position {position} of {codes:?}").into(),
+                    format!("a staged line has a category outside {codes:?} (position {position})")
+                        .into(),
                 )
             })
     }
 }
 
-/// The SELECT behind `od_lines` (also the floor of the export benchmark).
+/// The SELECT behind `od_lines`.
 pub fn lines_select() -> String {
     let counted = COUNTED_LINES.replacen(
         " WHERE ",
