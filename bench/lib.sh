@@ -52,6 +52,12 @@ seed_once() {
   echo "$(date +%s.%N) - $t0" | bc >"$DATA_DIR/seeded-$LINES"
 }
 
+# The seeded lines of bench/egalim.sh and bench/opendata.sh: one folder per
+# volume (LINES), so that measuring another volume keeps the default one.
+lines_data_dir() {
+  if [ "$LINES" = 1000000 ]; then echo target/bench-egalim; else echo "target/bench-egalim-$LINES"; fi
+}
+
 db_url() { echo "postgres://sesame:$(cat "$DATA_DIR/pg-password")@127.0.0.1:$(cat "$DATA_DIR/port")/sesame"; }
 
 machine() {

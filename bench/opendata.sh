@@ -6,7 +6,8 @@
 # section of docs/benchmarks.md.
 #
 # Usage: bash bench/opendata.sh [runs, default 3]
-# Needs: psql, curl, python3. LINES=N changes the volume.
+# Needs: psql, curl, python3. LINES=N changes the volume, with its own data
+# folder and its own section (compare the memory across volumes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -15,7 +16,7 @@ BENCH=opendata
 RUNS=${1:-3}
 LINES=${LINES:-1000000}
 PORT=18086
-DATA_DIR=target/bench-egalim
+DATA_DIR=$(lines_data_dir)
 URL="http://127.0.0.1:$PORT"
 BENCH_MODE=demo
 PASSWORD="Sésame démo en Cœur d'Essonne"
@@ -120,12 +121,20 @@ build_ratio=$(r "$b_s / $fb_s")
 stream_ratio=$(r "$d_s / $fs_s")
 if [ "$(echo "$total_ratio <= 1.5" | bc)" -eq 1 ]; then verdict="publishing and streaming reach it"
 else verdict="publishing and streaming do not reach it"; fi
+# The target is set for 1,000,000 lines; the protection works on cells, not
+# lines, so at a smaller volume it weighs more against the floor.
+[ "$LINES" = 1000000 ] || verdict="$verdict at this volume (the target is set for 1,000,000 lines; the protection's \
+linear programmes work on the cells, whose number hardly depends on the lines, so they weigh more here)"
 if [ "$peak_mb" -lt 100 ]; then memory_verdict="under the 100 MB target"; else memory_verdict="over the 100 MB target"; fi
 
-write_section opendata <<MD
+# Another volume gets its own section: side by side, they show whether
+# memory stays flat.
+section=opendata command_prefix=
+[ "$LINES" = 1000000 ] || { section=opendata-$LINES; command_prefix="LINES=$LINES "; }
+write_section "$section" <<MD
 ## Open data over $(printf "%'d" "$LINES") delivered lines: publishing and downloading a release
 
-Measured by \`bash bench/opendata.sh $RUNS\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD),
+Measured by \`${command_prefix}bash bench/opendata.sh $RUNS\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD),
 median of $RUNS runs. Machine: $(machine).
 Data: the same as the EGalim benchmark (\`sesame seed --lines $LINES --seed 7\`). Release:
 $from to $to, $(printf "%'d" "$period_lines") lines; cells, of which primary and secondary
