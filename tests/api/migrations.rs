@@ -2,7 +2,7 @@
 //! and goes up again; a migration that moves data keeps it.
 
 use diesel::connection::SimpleConnection;
-use diesel::migration::{MigrationConnection, MigrationSource};
+use diesel::migration::{Migration, MigrationConnection, MigrationSource};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
@@ -44,7 +44,7 @@ const SCHEMA_SNAPSHOT: &str = "
     SELECT 'extension ' || extname FROM pg_extension
     ORDER BY 1";
 
-fn snapshot(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>) -> Vec<String> {
+fn snapshot(conn: &mut SyncConnection) -> Vec<String> {
     diesel::sql_query(SCHEMA_SNAPSHOT)
         .load::<SchemaObject>(conn)
         .expect("schema snapshot")
@@ -53,16 +53,23 @@ fn snapshot(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>) -> Vec<String>
         .collect()
 }
 
+type SyncConnection = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// A connection to an empty database ready for diesel's migrations (to be
+/// used off the async runtime), and every migration, in order.
+fn unmigrated(url: &str) -> (SyncConnection, Vec<Box<dyn Migration<Pg>>>) {
+    let mut conn = <SyncConnection as Connection>::establish(url).expect("connect");
+    MigrationConnection::setup(&mut conn).expect("diesel's migrations table");
+    let migrations = MigrationSource::<Pg>::migrations(&MIGRATIONS).expect("embedded migrations");
+    (conn, migrations)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_migration_goes_up_down_and_up_again() {
     let database = TestDatabase::empty().await;
     let url = database.url.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
-            .expect("connect");
-        MigrationConnection::setup(&mut conn).expect("diesel's migrations table");
-        let migrations =
-            MigrationSource::<Pg>::migrations(&MIGRATIONS).expect("embedded migrations");
+        let (mut conn, migrations) = unmigrated(&url);
         assert!(!migrations.is_empty());
         for migration in &migrations {
             let name = migration.name().to_string();
@@ -134,11 +141,7 @@ async fn releases_keep_their_bytes_across_the_pages_migration() {
     let database = TestDatabase::empty().await;
     let url = database.url.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
-            .expect("connect");
-        MigrationConnection::setup(&mut conn).expect("diesel's migrations table");
-        let migrations =
-            MigrationSource::<Pg>::migrations(&MIGRATIONS).expect("embedded migrations");
+        let (mut conn, migrations) = unmigrated(&url);
         let pages = migrations
             .iter()
             .position(|m| m.name().to_string() == PAGES_MIGRATION)
