@@ -34,8 +34,8 @@ const BUILD_SETTINGS: &str = "SET LOCAL work_mem = '64MB'; SET LOCAL statement_t
 
 /// Copies the period's delivered lines of the EPCI's canteens into a
 /// temporary table (`od_lines`, dropped at commit), with the categories the
-/// package publishes (as [`Codes`]) and who supplied and bought them. Must run inside a
-/// transaction.
+/// package publishes (as [`Codes`]) and who supplied and bought them. Must
+/// run inside a transaction.
 pub async fn stage_lines(
     conn: &mut AsyncPgConnection,
     epci: &str,
