@@ -99,7 +99,7 @@ impl Codes {
 }
 
 /// The SELECT behind `od_lines`.
-pub fn lines_select() -> String {
+fn lines_select() -> String {
     let counted = COUNTED_LINES.replacen(
         " WHERE ",
         " JOIN canteen_profiles cp ON cp.organisation_id = o.buyer_id WHERE ",
