@@ -14,9 +14,7 @@ use uuid::Uuid;
 use super::disclosure::{
     Contributions, Contributor, Item, Key, Level, MEASURES, MicroClass, Side, Status,
 };
-
-/// The unit kinds, in the order of `Item::quantities`.
-pub const UNIT_KINDS: [&str; 3] = ["kg", "l", "piece"];
+use super::package::UNIT_KINDS;
 
 /// What one supplier sold one buyer in a cell, for one supplier kind and one
 /// unit kind.

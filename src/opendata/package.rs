@@ -10,7 +10,6 @@ use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::aggregate::UNIT_KINDS;
 use super::queries::{self, ReleaseRow, SupplyStatRow};
 use crate::codes::ProductFamily;
 
@@ -25,6 +24,8 @@ pub const SECTOR_CATEGORIES: [&str; 6] = [
     "loisir",
 ];
 pub const SUPPLIER_KINDS: [&str; 2] = ["farm", "distributor"];
+/// The unit kinds, in the order of `Item::quantities`.
+pub const UNIT_KINDS: [&str; 3] = ["kg", "l", "piece"];
 pub const LEVELS: [&str; 5] = ["cell", "month", "family", "label_group", "total"];
 /// Rows fetched and encoded at a time while streaming, and rows of a stored
 /// page of `transactions` (the pages migration and its CHECK count 10,000).
@@ -301,7 +302,7 @@ fn fields(resource: Resource) -> &'static [Field] {
     }
 }
 
-fn families() -> Vec<&'static str> {
+pub(super) fn families() -> Vec<&'static str> {
     ProductFamily::ALL.iter().map(|f| f.as_str()).collect()
 }
 

@@ -10,10 +10,11 @@ use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::aggregate::{Aggregates, Pair, UNIT_KINDS};
+use super::aggregate::{Aggregates, Pair};
 use super::disclosure::Key;
-use super::package::{LABEL_GROUPS, ORIGIN_CLASSES, PAGE_ROWS, SECTOR_CATEGORIES, SUPPLIER_KINDS};
-use crate::codes::ProductFamily;
+use super::package::{
+    self, LABEL_GROUPS, ORIGIN_CLASSES, PAGE_ROWS, SECTOR_CATEGORIES, SUPPLIER_KINDS, UNIT_KINDS,
+};
 use crate::egalim::queries::{COUNTED_LINES, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
 use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transaction_pages};
@@ -64,7 +65,7 @@ struct Codes {
 impl Codes {
     fn new() -> Self {
         Codes {
-            families: ProductFamily::ALL.iter().map(|f| f.as_str()).collect(),
+            families: package::families(),
         }
     }
 
