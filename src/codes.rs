@@ -41,7 +41,7 @@ macro_rules! code_enum {
             fn from_str(value: &str) -> Result<Self, String> {
                 match value {
                     $($code => Ok($name::$variant),)+
-                    other => Err(format!("unknown {} `{other}`", stringify!($name))),
+                    other => Err(unknown_code(stringify!($name), other, &[$($code),+])),
                 }
             }
         }
@@ -52,6 +52,16 @@ macro_rules! code_enum {
             }
         }
     };
+}
+
+/// Says what a code should have been: the allowed ones, and the one meant
+/// when only the case differs (`bio` for `BIO`).
+fn unknown_code(list: &str, value: &str, codes: &[&str]) -> String {
+    let allowed = codes.join(", ");
+    match codes.iter().find(|code| code.eq_ignore_ascii_case(value)) {
+        Some(code) => format!("unknown {list} `{value}`: did you mean `{code}`? (allowed: {allowed})"),
+        None => format!("unknown {list} `{value}`; allowed: {allowed}"),
+    }
 }
 
 code_enum!(

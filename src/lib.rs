@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod catalog;
+pub mod clock;
 pub mod codes;
 pub mod config;
 pub mod db;

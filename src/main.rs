@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sesame::config::{LogFormat, Settings};
-use sesame::server::{self, Database, SecretSource};
+use sesame::server::{self, Database, SecretSource, Sharing};
 use sesame::telemetry;
 
 #[derive(Parser)]
@@ -148,6 +148,19 @@ enum Mode {
     },
 }
 
+impl Mode {
+    /// The subcommand, as the owner of a data directory names itself.
+    fn name(&self) -> &'static str {
+        match self {
+            Mode::Serve => "serve",
+            Mode::Demo => "demo",
+            Mode::Migrate => "migrate",
+            Mode::Seed { .. } => "seed",
+            Mode::Export { .. } => "export",
+        }
+    }
+}
+
 /// Opens the database (starting the private cluster if needed), prepares it,
 /// does what `mode` asks, and always stops what it started.
 fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
@@ -164,12 +177,24 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
         )?),
         Mode::Migrate | Mode::Seed { .. } | Mode::Export { .. } => None,
     };
-    let database = Database::open(&settings)?;
+    // Taken before the cluster starts and the demo seeds: a port in use is
+    // reported at once, and the banner below is only printed once it is ours.
+    let listener = match mode {
+        Mode::Serve | Mode::Demo => Some(server::listen(&settings)?),
+        _ => None,
+    };
+    let sharing = match mode {
+        Mode::Serve | Mode::Demo => Sharing::OwnOnly,
+        _ => Sharing::MayAttach,
+    };
+    let database = Database::open(&settings, mode.name(), sharing)?;
     let outcome = actix_web::rt::System::new().block_on(async {
         server::prepare(&database.url).await?;
         if mode == Mode::Demo {
             let accounts = sesame::demo::ensure(&database.url).await?;
-            print_welcome(&settings, &accounts);
+            if let Some(listener) = &listener {
+                print_welcome(listener.local_addr()?, &accounts);
+            }
         }
         if let Mode::Seed { lines, seed } = mode {
             let started = std::time::Instant::now();
@@ -188,8 +213,8 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        if let Some(secret) = &secret {
-            server::serve(&settings, &database.url, secret).await?;
+        if let (Some(secret), Some(listener)) = (&secret, listener) {
+            server::serve(&settings, listener, &database.url, secret).await?;
         }
         anyhow::Ok(())
     });
@@ -198,8 +223,8 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
 }
 
 /// Where to look and who to log in as.
-fn print_welcome(settings: &Settings, accounts: &[sesame::demo::Account]) {
-    let base = format!("http://{}", settings.bind);
+fn print_welcome(address: std::net::SocketAddr, accounts: &[sesame::demo::Account]) {
+    let base = format!("http://{address}");
     println!("\nSésame demonstration: Cœur d'Essonne Agglomération\n");
     println!("  API documentation  {base}/docs/");
     println!("  OpenAPI document   {base}/api/openapi.json\n");
@@ -225,7 +250,7 @@ fn create_user(
     } else {
         sesame::auth::password::generate()?
     };
-    let database = Database::open(&settings)?;
+    let database = Database::open(&settings, "admin create-user", Sharing::MayAttach)?;
     let outcome = actix_web::rt::System::new().block_on(async {
         server::prepare(&database.url).await?;
         server::create_user(&database.url, email, display_name, &password, admin).await

@@ -1,15 +1,17 @@
 //! What the commands do: find or start the database, bring it up to date,
 //! and run the HTTP server until it is told to stop.
 
+use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::HttpServer;
+use actix_web::dev::ServerHandle;
 use anyhow::Context;
 
 use crate::auth::Auth;
 use crate::auth::token::{secret_problem, to_hex};
 use crate::config::Settings;
-use crate::db::local::{self, LocalPostgres};
+use crate::db::local::{self, LocalPostgres, Opened};
 use crate::{AppState, build_app, db, geo};
 
 /// How the JWT secret is found.
@@ -64,10 +66,22 @@ pub struct Database {
     local: Option<LocalPostgres>,
 }
 
+/// What a command may do with a private cluster another process runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Servers own their cluster: a second one on the same data would fight
+    /// over it.
+    OwnOnly,
+    /// One-shot commands (admin, export, migrate, seed) use the running
+    /// cluster, and leave it running.
+    MayAttach,
+}
+
 impl Database {
     /// `DATABASE_URL` when set; otherwise the private cluster under the data
-    /// directory, started (and created on first use) here.
-    pub fn open(settings: &Settings) -> anyhow::Result<Self> {
+    /// directory: the one another Sésame runs there (when `sharing` allows),
+    /// or one started (and created on first use) here.
+    pub fn open(settings: &Settings, command: &str, sharing: Sharing) -> anyhow::Result<Self> {
         if let Some(url) = &settings.database_url {
             return Ok(Self {
                 url: url.clone(),
@@ -75,7 +89,6 @@ impl Database {
             });
         }
         let dir = &settings.data_dir;
-        tracing::info!(data_dir = %dir.display(), "DATABASE_URL is unset: starting the private PostgreSQL cluster");
         let options = local::Options {
             durable: true,
             remove_on_stop: false,
@@ -83,11 +96,25 @@ impl Database {
             // an operator's psql and a benchmark's clients.
             max_connections: (u32::from(settings.db_pool_size) + 20).max(100),
         };
-        let cluster = LocalPostgres::start(dir, options)?;
-        Ok(Self {
-            url: cluster.url(local::DATABASE),
-            local: Some(cluster),
-        })
+        let command = format!("sesame {command}");
+        match LocalPostgres::open(dir, options, &command, sharing == Sharing::MayAttach)? {
+            Opened::Started(cluster) => {
+                tracing::info!(data_dir = %dir.display(), "DATABASE_URL is unset: started the private PostgreSQL cluster");
+                Ok(Self {
+                    url: cluster.url(local::DATABASE),
+                    local: Some(cluster),
+                })
+            }
+            Opened::Attached { url, owner } => {
+                tracing::info!(
+                    data_dir = %dir.display(),
+                    owner = %owner.command,
+                    pid = owner.pid,
+                    "DATABASE_URL is unset: using the private PostgreSQL cluster that is already running"
+                );
+                Ok(Self { url, local: None })
+            }
+        }
     }
 
     /// Stops the private cluster, if this process started one.
@@ -116,10 +143,28 @@ pub async fn prepare(database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves HTTP on `settings.bind` until SIGINT or SIGTERM; in-flight requests
-/// get up to 30 seconds to finish.
+/// Takes the HTTP address before anything slow starts, so that a port in
+/// use is reported at once, naming the setting that chooses it.
+pub fn listen(settings: &Settings) -> anyhow::Result<TcpListener> {
+    let bind = settings.bind;
+    let listener = TcpListener::bind(bind).map_err(|error| match error.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "cannot listen on {bind}: another program already uses this address. Choose another \
+             port with SESAME_BIND (for example SESAME_BIND=127.0.0.1:8081) or --bind 127.0.0.1:8081"
+        ),
+        _ => anyhow::Error::new(error).context(format!(
+            "cannot listen on {bind} (set SESAME_BIND or --bind to another address)"
+        )),
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves HTTP on `listener` until SIGINT (Ctrl-C) or SIGTERM: both drain,
+/// giving requests in flight up to 30 seconds; a second signal stops at once.
 pub async fn serve(
     settings: &Settings,
+    listener: TcpListener,
     database_url: &str,
     jwt_secret: &str,
 ) -> anyhow::Result<()> {
@@ -139,19 +184,45 @@ pub async fn serve(
     let mut server = HttpServer::new(move || build_app(state.clone()))
         .shutdown_timeout(30)
         .client_request_timeout(Duration::from_secs(10))
-        .keep_alive(Duration::from_secs(60));
+        .keep_alive(Duration::from_secs(60))
+        // actix stops at once on SIGINT: Ctrl-C must drain like SIGTERM.
+        .disable_signals();
     if let Some(workers) = settings.workers {
         server = server.workers(usize::from(workers));
     }
+    let address = listener.local_addr()?;
     let server = server
-        .bind(settings.bind)
-        .with_context(|| format!("cannot listen on {}", settings.bind))?;
-    for address in server.addrs() {
-        tracing::info!("listening on http://{address} (API docs at http://{address}/docs/)");
-    }
-    server.run().await.context("the HTTP server failed")?;
+        .listen(listener)
+        .with_context(|| format!("cannot listen on {address}"))?
+        .run();
+    actix_web::rt::spawn(stop_on_signals(server.handle()));
+    tracing::info!("listening on http://{address} (API docs at http://{address}/docs/)");
+    server.await.context("the HTTP server failed")?;
     tracing::info!("HTTP server stopped");
     Ok(())
+}
+
+/// The first SIGINT or SIGTERM drains the server; a second one stops it at once.
+async fn stop_on_signals(server: ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("cannot listen for SIGINT and SIGTERM; stop the server with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(signal = name, "draining requests in flight (up to 30 s); send it again to stop at once");
+    let drained = server.stop(true);
+    tokio::select! {
+        () = drained => {}
+        _ = interrupt.recv() => server.stop(false).await,
+        _ = terminate.recv() => server.stop(false).await,
+    }
 }
 
 /// Creates a user directly in the database (the `admin create-user` command).

@@ -84,7 +84,7 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct MembershipView {
     pub organisation_id: Uuid,
     pub organisation_name: String,
@@ -96,6 +96,11 @@ pub struct MembershipView {
 #[derive(Serialize, ToSchema)]
 pub struct Me {
     pub user: UserView,
+    /// The organisation to act as (`buyer_id` of a checkout, the
+    /// `{id}` of `/organisations/{id}/offers`): the caller's only verified
+    /// organisation; null when there is none or several (then choose among
+    /// `memberships`).
+    pub organisation: Option<MembershipView>,
     pub memberships: Vec<MembershipView>,
 }
 
@@ -364,8 +369,16 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<web::Js
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
+    let mut verified = memberships
+        .iter()
+        .filter(|m| m.status == OrganisationStatus::Verified);
+    let organisation = match (verified.next(), verified.next()) {
+        (Some(only), None) => Some(only.clone()),
+        _ => None,
+    };
     Ok(web::Json(Me {
         user: account.into(),
+        organisation,
         memberships,
     }))
 }

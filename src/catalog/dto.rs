@@ -50,8 +50,8 @@ fn weekday_array(schema_type: SchemaType) -> Array {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Package {
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "5")]
+    #[serde(with = "crate::http::decimal")]
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "5")]
     pub net_quantity: Decimal,
     pub net_unit: Unit,
 }
@@ -81,22 +81,22 @@ pub struct NewOffer {
     /// Price per unit, excluding VAT, in cents.
     pub price_cents: i64,
     /// 5.5, 10 or 20 (per cent).
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "5.5")]
+    #[serde(with = "crate::http::decimal")]
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "5.5")]
     pub vat_rate: Decimal,
     /// Quantity in stock; absent or null with `on_demand: true`.
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>, example = "400")]
+    #[serde(default, with = "crate::http::decimal::option")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "400")]
     pub stock: Option<Decimal>,
     /// Produced to order: stock is not limited.
     #[serde(default)]
     pub on_demand: bool,
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "5")]
+    #[serde(with = "crate::http::decimal")]
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "5")]
     pub min_order_quantity: Decimal,
     /// Orders are multiples of this step.
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "5")]
+    #[serde(with = "crate::http::decimal")]
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "5")]
     pub order_step: Decimal,
     pub available_from: Option<NaiveDate>,
     pub available_until: Option<NaiveDate>,
@@ -122,14 +122,14 @@ pub struct OfferChanges {
     pub labels: Option<Vec<Label>>,
     pub origin: Option<Origin>,
     pub price_cents: Option<i64>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(default, with = "crate::http::decimal::option")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+(\\.[0-9]+)?$")]
     pub vat_rate: Option<Decimal>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(default, with = "crate::http::decimal::option")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+(\\.[0-9]+)?$")]
     pub min_order_quantity: Option<Decimal>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(default, with = "crate::http::decimal::option")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+(\\.[0-9]+)?$")]
     pub order_step: Option<Decimal>,
     pub available_from: Option<NaiveDate>,
     pub available_until: Option<NaiveDate>,
@@ -155,8 +155,8 @@ pub enum StockOperation {
 #[schema(example = json!({"operation": "add", "quantity": "25.5"}))]
 pub struct StockAdjustment {
     pub operation: StockOperation,
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String)]
+    #[serde(with = "crate::http::decimal")]
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$")]
     pub quantity: Decimal,
 }
 
@@ -231,6 +231,11 @@ pub struct Offer {
     pub available_until: Option<NaiveDate>,
     pub lead_time_days: i32,
     pub delivery_weekdays: Vec<i16>,
+    /// The next dates (up to 3) a basket placed now can be delivered on,
+    /// by the lead time, weekdays and availability window, in Paris days;
+    /// empty when the offer can no longer be delivered.
+    #[schema(example = json!(["2026-12-03", "2026-12-08", "2026-12-10"]))]
+    pub next_delivery_dates: Vec<NaiveDate>,
     pub delivery_area: Vec<DeliveryArea>,
     pub status: OfferStatus,
     /// At least one EGalim label.
@@ -284,6 +289,9 @@ pub struct SearchQuery {
     /// A delivery date: inside the availability window, at least the lead
     /// time from today, on a delivery weekday.
     pub available_on: Option<NaiveDate>,
+    /// Offers a basket placed now can have delivered on this date or
+    /// earlier (each result's `next_delivery_dates` says when).
+    pub deliverable_by: Option<NaiveDate>,
     /// A commune (INSEE) the offer delivers to.
     pub deliverable_to: Option<String>,
     /// A canteen: every result says whether it is local under that canteen's

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::delivery::{self, Schedule};
 use super::dto::*;
 use super::queries::{self, Changes, Loaded, OfferRow, StockOutcome};
 use super::search::{self, Destination};
@@ -106,6 +107,13 @@ pub fn view(loaded: Loaded, local: Option<Local>) -> ApiResult<Offer> {
         order_step: row.order_step.normalize(),
         available_from: row.available_from,
         available_until: row.available_until,
+        next_delivery_dates: Schedule {
+            lead_time_days: row.lead_time_days,
+            weekdays: &row.delivery_weekdays,
+            available_from: row.available_from,
+            available_until: row.available_until,
+        }
+        .next_dates(loaded.today, delivery::NEXT_DATES),
         lead_time_days: row.lead_time_days,
         delivery_weekdays: row.delivery_weekdays,
         delivery_area,

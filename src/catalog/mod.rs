@@ -2,6 +2,7 @@
 //! CSV import, and the search canteens use.
 
 mod csv_import;
+pub mod delivery;
 pub mod dto;
 mod handlers;
 pub mod queries;

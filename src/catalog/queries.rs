@@ -58,6 +58,8 @@ pub struct Loaded {
     pub departement: String,
     pub region: String,
     pub epci: Option<String>,
+    /// Paris's date when the offer was read, for its next delivery dates.
+    pub today: NaiveDate,
 }
 
 type LoadedTuple = (
@@ -72,6 +74,7 @@ type LoadedTuple = (
     String,
     String,
     Option<String>,
+    NaiveDate,
 );
 
 pub async fn insert(conn: &mut AsyncPgConnection, rows: &[OfferRow]) -> QueryResult<()> {
@@ -106,6 +109,7 @@ pub async fn load(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec
             departements::code,
             departements::region_code,
             communes::epci_siren,
+            diesel::dsl::sql::<Date>(crate::clock::TODAY_IN_PARIS_SQL),
         ))
         .load(conn)
         .await?;
@@ -124,6 +128,7 @@ pub async fn load(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec
                 departement,
                 region,
                 epci,
+                today,
             )| {
                 let id = row.id;
                 (
@@ -140,6 +145,7 @@ pub async fn load(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec
                         departement,
                         region,
                         epci,
+                        today,
                     },
                 )
             },

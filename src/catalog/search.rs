@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::delivery::{MAX_DAYS_AHEAD, deliverable_by_sql};
 use super::dto::{Local, SearchQuery, Sort};
 use super::queries::{CanteenPlace, Param};
 use crate::auth::token::to_hex;
+use crate::clock::TODAY_IN_PARIS_SQL;
 use crate::codes::Label;
 use crate::error::{ApiError, FieldError};
 use crate::geo::search::fold;
@@ -165,9 +167,15 @@ pub fn plan(
         b.conditions.push(format!(
             "(o.available_from IS NULL OR o.available_from <= {p}) \
              AND (o.available_until IS NULL OR o.available_until >= {p}) \
-             AND {p} >= current_date + o.lead_time_days \
+             AND {p} >= {TODAY_IN_PARIS_SQL} + o.lead_time_days \
+             AND {p} <= {TODAY_IN_PARIS_SQL} + {MAX_DAYS_AHEAD} \
              AND extract(isodow FROM {p})::smallint = ANY (o.delivery_weekdays)"
         ));
+    }
+    if let Some(day) = query.deliverable_by {
+        let p = b.bind(Param::Date(day));
+        b.conditions
+            .push(deliverable_by_sql(TODAY_IN_PARIS_SQL, &format!("{p}::date")));
     }
     if let Some(to) = destination {
         let commune = b.bind(Param::Text(to.insee));

@@ -8,6 +8,10 @@
 //! A small watchdog shell holds a pipe from this process: when the pipe closes
 //! (normal exit, panic, even SIGKILL) it stops the cluster, so no server is
 //! left behind whatever happens to Sésame.
+//!
+//! The process that starts the cluster owns the directory ([`super::owner`]);
+//! other commands attach to its cluster ([`LocalPostgres::open`]) and never
+//! stop it.
 
 use std::fs;
 use std::io::Write;
@@ -18,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
+
+use super::owner::{Claim, Owner, OwnerLock};
 
 const SUPERUSER: &str = "sesame";
 pub const DATABASE: &str = "sesame";
@@ -50,38 +56,96 @@ pub struct LocalPostgres {
     password: String,
     pgdata: PathBuf,
     watchdog: Option<Child>,
+    lock: OwnerLock,
+}
+
+/// What a command gets from a data directory.
+pub enum Opened {
+    /// This process started the cluster and stops it when done.
+    Started(LocalPostgres),
+    /// Another process runs the cluster; this one only connects to it.
+    Attached { url: String, owner: Owner },
 }
 
 impl LocalPostgres {
-    /// Starts (initialising it first if needed) the cluster that lives in `dir`.
+    /// Starts (initialising it first if needed) the cluster that lives in
+    /// `dir`; refuses when another process runs it.
     pub fn start(dir: &Path, options: Options) -> anyhow::Result<Self> {
+        match Self::open(dir, options, "sesame", false)? {
+            Opened::Started(cluster) => Ok(cluster),
+            Opened::Attached { .. } => unreachable!("attaching was not allowed"),
+        }
+    }
+
+    /// Starts the cluster of `dir` for `command`, or, when another process
+    /// already runs it and `may_attach`, connects to that one. Without
+    /// `may_attach`, a running owner is an error that says what to do.
+    pub fn open(
+        dir: &Path,
+        options: Options,
+        command: &str,
+        may_attach: bool,
+    ) -> anyhow::Result<Opened> {
         let bin = find_binaries().ok_or_else(|| anyhow::anyhow!(NO_POSTGRES_HELP))?;
         let run_as = service_account()?;
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let dir = dir.canonicalize()?;
+        let lock = match OwnerLock::claim(&dir, command)? {
+            Claim::Owned(lock) => lock,
+            Claim::Held(owner) if may_attach => {
+                let port = super::owner::wait_for_port(&dir, owner.clone())?;
+                let password = read_password(&dir.join("pg-password"))?;
+                return Ok(Opened::Attached {
+                    url: url(&password, port, DATABASE),
+                    owner,
+                });
+            }
+            Claim::Held(owner) => bail!(
+                "`{}` (pid {}) is already running on the private cluster in {}. Stop it first \
+                 (Ctrl-C), or run this one with another SESAME_DATA_DIR (a separate database), \
+                 or on the same data with DATABASE_URL set to the running cluster's URL",
+                owner.command,
+                owner.pid,
+                dir.display()
+            ),
+        };
+        Self::start_owned(&bin, run_as.as_deref(), &dir, options, lock).map(Opened::Started)
+    }
+
+    fn start_owned(
+        bin: &Path,
+        run_as: Option<&str>,
+        dir: &Path,
+        options: Options,
+        lock: OwnerLock,
+    ) -> anyhow::Result<Self> {
         let pgdata = dir.join("pgdata");
         let log_file = pgdata.join("server.log");
         let password_file = dir.join("pg-password");
 
-        if let Some(user) = &run_as {
-            check_reachable(user, &dir)?;
+        if let Some(user) = run_as {
+            check_reachable(user, dir)?;
         }
         if !pgdata.join("PG_VERSION").exists() {
-            init_cluster(&bin, run_as.as_deref(), &dir, &pgdata, &password_file)?;
+            init_cluster(bin, run_as, dir, &pgdata, &password_file)?;
         }
-        let password = fs::read_to_string(&password_file)
-            .with_context(|| format!("cannot read {}", password_file.display()))?
-            .trim()
-            .to_owned();
+        let password = read_password(&password_file)?;
 
-        let pg_ctl = |args: &[&str]| pg_command(&bin.join("pg_ctl"), run_as.as_deref(), args);
-        // A server left running by a killed earlier run: stop it, we pick a new port.
+        let pg_ctl = |args: &[&str]| pg_command(&bin.join("pg_ctl"), run_as, args);
+        // Running, yet no Sésame owns it (the watchdog of a killed owner keeps
+        // the lock until its cluster is down): someone else started it.
         if pg_ctl(&["status", "-D", path_str(&pgdata)?])
             .stdout(Stdio::null())
             .status()?
             .success()
         {
-            pg_ctl(&["stop", "-D", path_str(&pgdata)?, "-m", "fast", "-w"]).status()?;
+            bail!(
+                "a PostgreSQL server already runs from {} and no Sésame started it; stop it \
+                 (`pg_ctl stop -D {}`{}) and run this again",
+                pgdata.display(),
+                pgdata.display(),
+                run_as.map(|u| format!(" as the `{u}` user")).unwrap_or_default()
+            );
         }
 
         let port = choose_port(&dir.join("port"))?;
@@ -117,29 +181,23 @@ impl LocalPostgres {
             );
         }
 
-        let watchdog = spawn_watchdog(
-            &bin,
-            run_as.as_deref(),
-            &dir,
-            &pgdata,
-            options.remove_on_stop,
-        )?;
-        let cluster = Self {
+        let watchdog = spawn_watchdog(bin, run_as, dir, &pgdata, options.remove_on_stop, &lock)?;
+        let mut cluster = Self {
             port,
             password,
             pgdata,
             watchdog: Some(watchdog),
+            lock,
         };
-        cluster.create_database(&bin, run_as.as_deref())?;
+        cluster.create_database(bin, run_as)?;
+        // Only now may other commands attach: the database exists.
+        cluster.lock.announce(port)?;
         Ok(cluster)
     }
 
     /// URL of a database of this cluster.
     pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
-            self.password, self.port
-        )
+        url(&self.password, self.port, database)
     }
 
     /// Stops the cluster and waits until it is down.
@@ -192,6 +250,17 @@ impl LocalPostgres {
             bail!("createdb failed: {stderr}")
         }
     }
+}
+
+fn url(password: &str, port: u16, database: &str) -> String {
+    format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{database}")
+}
+
+fn read_password(file: &Path) -> anyhow::Result<String> {
+    Ok(fs::read_to_string(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .trim()
+        .to_owned())
 }
 
 /// The directory holding initdb and pg_ctl: PATH first (the user's choice),
@@ -344,13 +413,16 @@ fn init_cluster(
     Ok(())
 }
 
-/// Stops the cluster when this process's end of its stdin closes.
+/// Stops the cluster when this process's end of its stdin closes. It holds
+/// the directory's lock (as its stdout, where nothing is written) until the
+/// cluster is down, so no other process starts one meanwhile.
 fn spawn_watchdog(
     bin: &Path,
     run_as: Option<&str>,
     dir: &Path,
     pgdata: &Path,
     remove_on_stop: bool,
+    lock: &OwnerLock,
 ) -> anyhow::Result<Child> {
     let as_user = run_as
         .map(|u| format!("runuser -u {u} -- "))
@@ -367,7 +439,7 @@ fn spawn_watchdog(
         .arg(pgdata)
         .arg(dir)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(lock.share()?))
         .process_group(0)
         .spawn()
         .context("cannot start the PostgreSQL watchdog")

@@ -2,6 +2,7 @@
 //! private PostgreSQL cluster used when no `DATABASE_URL` is given.
 
 pub mod local;
+pub mod owner;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

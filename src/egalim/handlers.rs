@@ -50,7 +50,7 @@ async fn period(
         (None, Some(_), None) => bad("to", "is required with from"),
         (None, None, Some(_)) => bad("from", "is required with to"),
         (None, None, None) => {
-            let y = crate::orders::queries::today_in_paris(conn).await?.year();
+            let y = crate::clock::today_in_paris(conn).await?.year();
             Ok(Period {
                 from: NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or_default(),
                 to: NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or_default(),

@@ -31,11 +31,9 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
             serde_path_to_error::deserialize(deserializer)
                 .map(Query)
                 .map_err(|e| {
-                    let field = match e.path().to_string() {
-                        path if path == "." => "query".to_owned(),
-                        path => path,
-                    };
-                    ApiError::invalid_parameter(field, e.into_inner().to_string())
+                    let path = e.path().to_string();
+                    let (field, message) = teach(&path, &e.into_inner().to_string());
+                    ApiError::invalid_parameter(field.unwrap_or_else(|| "query".into()), message)
                 }),
         )
     }
@@ -84,8 +82,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 if inner.is_data() {
-                    let field = if path == "." { "body".to_owned() } else { path };
-                    ApiError::validation(field, inner.to_string())
+                    let (field, message) = teach(&path, &inner.to_string());
+                    ApiError::validation(field.unwrap_or_else(|| "body".into()), message)
                 } else {
                     ApiError::MalformedBody(format!("malformed JSON: {inner}"))
                 }
@@ -96,6 +94,80 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             Ok(Json(value))
         })
     }
+}
+
+/// Turns serde's message about the value at `path` (`.` for the whole
+/// input) into the field it is about and what to write there. serde names a
+/// missing or unknown field only in its message, and describes expected
+/// values by Rust type (`u32`); people need the JSON path and a format.
+fn teach(path: &str, message: &str) -> (Option<String>, String) {
+    // serde_json appends the position; the path says more.
+    let message = match message.rsplit_once(" at line ") {
+        Some((text, position)) if position.contains(" column ") => text,
+        _ => message,
+    };
+    let at = |name: &str| match path {
+        "." => name.to_owned(),
+        parent => format!("{parent}.{name}"),
+    };
+    let quoted = |text: &str| text.split('`').nth(1).map(str::to_owned);
+    if let Some(name) = message.strip_prefix("missing field ").and_then(quoted) {
+        return (Some(at(&name)), "is required".into());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let name = quoted(rest).unwrap_or_default();
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        let message = match expected {
+            "" => "is not a field here".to_owned(),
+            fields => format!("is not a field here; expected {fields}"),
+        };
+        // The path already ends with an unknown key.
+        let known = path == name || path.ends_with(&format!(".{name}"));
+        return (Some(if known { path.to_owned() } else { at(&name) }), message);
+    }
+    let field = (path != ".").then(|| path.to_owned());
+    (field, explain(message))
+}
+
+/// What to write instead, for serde's and its parsers' terse messages.
+fn explain(message: &str) -> String {
+    const DATE: &str = "a date written YYYY-MM-DD, such as 2026-12-08";
+    // chrono's ParseError texts, when a date string does not parse.
+    const DATE_ERRORS: [&str; 6] = [
+        "input contains invalid characters",
+        "premature end of input",
+        "trailing input",
+        "input is out of range",
+        "input is not enough for unique date and time",
+        "no possible date and time matching input",
+    ];
+    // Integer parsing (query strings), from `str::parse`.
+    const INTEGER_ERRORS: [&str; 5] = [
+        "invalid digit found in string",
+        "cannot parse integer from empty string",
+        "number too large to fit in target type",
+        "number too small to fit in target type",
+        "number would be zero for non-zero type",
+    ];
+    if DATE_ERRORS.contains(&message) {
+        return format!("is not a valid date ({message}): expected {DATE}");
+    }
+    if INTEGER_ERRORS.contains(&message) {
+        return format!("expected a whole number, such as 10 ({message})");
+    }
+    let Some((found, expected)) = message.split_once(", expected ") else {
+        return message.to_owned();
+    };
+    let expected = match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a formatted date string" => DATE,
+        "a sequence" => "an array",
+        other if other.starts_with("struct ") => "an object",
+        other => other,
+    };
+    format!("{found}; expected {expected}")
 }
 
 /// True when a JSON text holds the escape `\u0000` (PostgreSQL text cannot
@@ -186,6 +258,63 @@ mod tests {
             .unwrap()
             .to_owned();
         (status, slug)
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Checkout {
+        buyer_id: uuid::Uuid,
+        delivery_date: chrono::NaiveDate,
+        lines: Vec<Line>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        offer_id: uuid::Uuid,
+        count: u32,
+    }
+
+    /// The field and message a JSON body's mistake is reported with.
+    fn mistake(json: &str) -> (Option<String>, String) {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let error = serde_path_to_error::deserialize::<_, Checkout>(&mut de).unwrap_err();
+        super::teach(&error.path().to_string(), &error.into_inner().to_string())
+    }
+
+    const ID: &str = "0193a6f2-7c1e-7d3a-9c51-2f6e8b1d4a10";
+
+    #[actix_web::test]
+    async fn body_mistakes_name_the_field_and_what_to_write() {
+        let (field, message) = mistake(r#"{"delivery_date": "2026-12-08", "lines": []}"#);
+        assert_eq!(field.as_deref(), Some("buyer_id"));
+        assert_eq!(message, "is required");
+
+        let body = format!(r#"{{"buyer_id": "{ID}", "delivery_date": "02/12/2026", "lines": []}}"#);
+        let (field, message) = mistake(&body);
+        assert_eq!(field.as_deref(), Some("delivery_date"));
+        assert!(message.contains("YYYY-MM-DD, such as 2026-12-08"), "{message}");
+
+        let body = format!(
+            r#"{{"buyer_id": "{ID}", "delivery_date": "2026-12-08", "lines": [{{"offer_id": "{ID}", "count": "3"}}]}}"#
+        );
+        let (field, message) = mistake(&body);
+        assert_eq!(field.as_deref(), Some("lines[0].count"));
+        assert!(message.contains("expected a whole number"), "{message}");
+
+        let body = format!(
+            r#"{{"buyer_id": "{ID}", "delivery_date": "2026-12-08", "lines": [{{"offer": "{ID}"}}]}}"#
+        );
+        let (field, message) = mistake(&body);
+        assert_eq!(field.as_deref(), Some("lines[0].offer"));
+        assert!(message.contains("expected `offer_id` or `count`"), "{message}");
+
+        let body = format!(r#"{{"buyer_id": "{ID}", "delivery_date": "2026-12-08", "lines": {{}}}}"#);
+        let (field, message) = mistake(&body);
+        assert_eq!(field.as_deref(), Some("lines"));
+        assert!(message.ends_with("expected an array"), "{message}");
     }
 
     #[actix_web::test]

@@ -120,7 +120,7 @@ pub async fn publish_release(
     let epci = crate::egalim::queries::authority_epci(&mut conn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("no authority with this id"))?;
-    let today = crate::orders::queries::today_in_paris(&mut conn).await?;
+    let today = crate::clock::today_in_paris(&mut conn).await?;
     let (from, to, thresholds) = validate(&body, today)?;
     let _slot = state.builds.try_acquire().map_err(|_| busy())?;
     let release = conn

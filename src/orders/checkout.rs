@@ -24,6 +24,7 @@ use super::{feed, view};
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
+use crate::catalog::delivery::MAX_DAYS_AHEAD;
 use crate::codes::OrderStatus;
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, FieldError, Shortage};
@@ -33,7 +34,6 @@ const MAX_NOTE_CHARS: usize = 2000;
 /// No line may ask more than this, in any unit.
 const MAX_QUANTITY: i64 = 1_000_000;
 /// How far ahead a delivery may be planned.
-const MAX_DAYS_AHEAD: i64 = 366;
 
 /// What a checkout returns: the new orders, or the response stored under
 /// the Idempotency-Key by the first identical request.
@@ -153,7 +153,7 @@ fn check_shape(request: &CheckoutRequest, today: NaiveDate, errors: &mut Vec<Fie
     }
     if request.delivery_date < today {
         errors.push(FieldError::new("delivery_date", "is in the past"));
-    } else if (request.delivery_date - today).num_days() > MAX_DAYS_AHEAD {
+    } else if request.delivery_date > today + chrono::Days::new(MAX_DAYS_AHEAD) {
         errors.push(FieldError::new(
             "delivery_date",
             format!("is more than {MAX_DAYS_AHEAD} days ahead"),

@@ -43,8 +43,8 @@ pub struct CheckoutRequest {
 pub struct BasketLine {
     pub offer_id: Uuid,
     /// In the offer's unit: at least its minimum, a multiple of its step.
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "25")]
+    #[serde(with = "crate::http::decimal")]
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "25")]
     pub quantity: Decimal,
 }
 
@@ -223,8 +223,8 @@ pub struct DeliveredLine {
     pub line_no: i16,
     /// May be below (short delivery) or above (real weight) the ordered
     /// quantity; 0 if none came.
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "24.6")]
+    #[serde(with = "crate::http::decimal")]
+    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "24.6")]
     pub quantity_delivered: Decimal,
 }
 

@@ -113,20 +113,6 @@ pub async fn parties(
     Ok(rows.into_iter().map(|p| (p.id, p)).collect())
 }
 
-/// Today's date where the canteens are: lead times and cut-offs count in
-/// Paris days, whatever the server's time zone.
-pub async fn today_in_paris(conn: &mut AsyncPgConnection) -> QueryResult<NaiveDate> {
-    #[derive(QueryableByName)]
-    struct Today {
-        #[diesel(sql_type = Date)]
-        today: NaiveDate,
-    }
-    let row: Today = diesel::sql_query("SELECT (now() AT TIME ZONE 'Europe/Paris')::date AS today")
-        .get_result(conn)
-        .await?;
-    Ok(row.today)
-}
-
 #[diesel::declare_sql_function]
 extern "SQL" {
     fn pg_try_advisory_xact_lock(key: BigInt) -> Bool;

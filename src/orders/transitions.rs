@@ -228,7 +228,7 @@ async fn apply_in_transaction(
         )));
     }
     let status: OrderStatus = from_db(&order.status)?;
-    let today = queries::today_in_paris(conn).await?;
+    let today = crate::clock::today_in_paris(conn).await?;
     if !lifecycle::permits(action, party, status, order.delivery_date, today) {
         let mut detail = format!("cannot {} an order that is {status}", action.name());
         if action == Action::Cancel
