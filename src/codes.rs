@@ -59,7 +59,9 @@ macro_rules! code_enum {
 fn unknown_code(list: &str, value: &str, codes: &[&str]) -> String {
     let allowed = codes.join(", ");
     match codes.iter().find(|code| code.eq_ignore_ascii_case(value)) {
-        Some(code) => format!("unknown {list} `{value}`: did you mean `{code}`? (allowed: {allowed})"),
+        Some(code) => {
+            format!("unknown {list} `{value}`: did you mean `{code}`? (allowed: {allowed})")
+        }
         None => format!("unknown {list} `{value}`; allowed: {allowed}"),
     }
 }

@@ -195,14 +195,18 @@ pub async fn serve(
         .listen(listener)
         .with_context(|| format!("cannot listen on {address}"))?
         .run();
-    actix_web::rt::spawn(stop_on_signals(server.handle()));
+    let second_signal = stop_on_signals(server.handle());
     tracing::info!("listening on http://{address} (API docs at http://{address}/docs/)");
-    server.await.context("the HTTP server failed")?;
+    tokio::select! {
+        stopped = server => stopped.context("the HTTP server failed")?,
+        () = second_signal => tracing::warn!("stopped at once: requests in flight were cut"),
+    }
     tracing::info!("HTTP server stopped");
     Ok(())
 }
 
-/// The first SIGINT or SIGTERM drains the server; a second one stops it at once.
+/// The first SIGINT or SIGTERM drains the server; returns at the second,
+/// when the caller should stop without waiting.
 async fn stop_on_signals(server: ServerHandle) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut interrupt), Ok(mut terminate)) = (
@@ -210,19 +214,22 @@ async fn stop_on_signals(server: ServerHandle) {
         signal(SignalKind::terminate()),
     ) else {
         tracing::error!("cannot listen for SIGINT and SIGTERM; stop the server with SIGKILL");
-        return;
+        return std::future::pending().await;
     };
-    let name = tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
+    let mut next = async || {
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
     };
-    tracing::info!(signal = name, "draining requests in flight (up to 30 s); send it again to stop at once");
-    let drained = server.stop(true);
-    tokio::select! {
-        () = drained => {}
-        _ = interrupt.recv() => server.stop(false).await,
-        _ = terminate.recv() => server.stop(false).await,
-    }
+    let first = next().await;
+    tracing::info!(
+        signal = first,
+        "draining requests in flight (up to 30 s); send it again to stop at once"
+    );
+    actix_web::rt::spawn(server.stop(true));
+    let second = next().await;
+    tracing::info!(signal = second, "stopping at once");
 }
 
 /// Creates a user directly in the database (the `admin create-user` command).

@@ -30,7 +30,9 @@ impl Schedule<'_> {
     /// The first `count` dates a basket placed `today` can be delivered on.
     pub fn next_dates(&self, today: NaiveDate, count: usize) -> Vec<NaiveDate> {
         let horizon = today + Days::new(MAX_DAYS_AHEAD);
-        let last = self.available_until.map_or(horizon, |until| until.min(horizon));
+        let last = self
+            .available_until
+            .map_or(horizon, |until| until.min(horizon));
         self.earliest(today)
             .iter_days()
             .take_while(|day| *day <= last)

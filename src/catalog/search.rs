@@ -174,8 +174,10 @@ pub fn plan(
     }
     if let Some(day) = query.deliverable_by {
         let p = b.bind(Param::Date(day));
-        b.conditions
-            .push(deliverable_by_sql(TODAY_IN_PARIS_SQL, &format!("{p}::date")));
+        b.conditions.push(deliverable_by_sql(
+            TODAY_IN_PARIS_SQL,
+            &format!("{p}::date"),
+        ));
     }
     if let Some(to) = destination {
         let commune = b.bind(Param::Text(to.insee));

@@ -144,7 +144,9 @@ impl LocalPostgres {
                  (`pg_ctl stop -D {}`{}) and run this again",
                 pgdata.display(),
                 pgdata.display(),
-                run_as.map(|u| format!(" as the `{u}` user")).unwrap_or_default()
+                run_as
+                    .map(|u| format!(" as the `{u}` user"))
+                    .unwrap_or_default()
             );
         }
 

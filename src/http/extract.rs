@@ -123,7 +123,10 @@ fn teach(path: &str, message: &str) -> (Option<String>, String) {
         };
         // The path already ends with an unknown key.
         let known = path == name || path.ends_with(&format!(".{name}"));
-        return (Some(if known { path.to_owned() } else { at(&name) }), message);
+        return (
+            Some(if known { path.to_owned() } else { at(&name) }),
+            message,
+        );
     }
     let field = (path != ".").then(|| path.to_owned());
     (field, explain(message))
@@ -295,7 +298,10 @@ mod tests {
         let body = format!(r#"{{"buyer_id": "{ID}", "delivery_date": "02/12/2026", "lines": []}}"#);
         let (field, message) = mistake(&body);
         assert_eq!(field.as_deref(), Some("delivery_date"));
-        assert!(message.contains("YYYY-MM-DD, such as 2026-12-08"), "{message}");
+        assert!(
+            message.contains("YYYY-MM-DD, such as 2026-12-08"),
+            "{message}"
+        );
 
         let body = format!(
             r#"{{"buyer_id": "{ID}", "delivery_date": "2026-12-08", "lines": [{{"offer_id": "{ID}", "count": "3"}}]}}"#
@@ -309,9 +315,13 @@ mod tests {
         );
         let (field, message) = mistake(&body);
         assert_eq!(field.as_deref(), Some("lines[0].offer"));
-        assert!(message.contains("expected `offer_id` or `count`"), "{message}");
+        assert!(
+            message.contains("expected `offer_id` or `count`"),
+            "{message}"
+        );
 
-        let body = format!(r#"{{"buyer_id": "{ID}", "delivery_date": "2026-12-08", "lines": {{}}}}"#);
+        let body =
+            format!(r#"{{"buyer_id": "{ID}", "delivery_date": "2026-12-08", "lines": {{}}}}"#);
         let (field, message) = mistake(&body);
         assert_eq!(field.as_deref(), Some("lines"));
         assert!(message.ends_with("expected an array"), "{message}");

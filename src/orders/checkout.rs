@@ -33,8 +33,6 @@ pub const MAX_LINES: usize = 100;
 const MAX_NOTE_CHARS: usize = 2000;
 /// No line may ask more than this, in any unit.
 const MAX_QUANTITY: i64 = 1_000_000;
-/// How far ahead a delivery may be planned.
-
 /// What a checkout returns: the new orders, or the response stored under
 /// the Idempotency-Key by the first identical request.
 pub enum Outcome {

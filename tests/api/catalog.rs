@@ -108,9 +108,26 @@ async fn labels_must_be_certified_and_applicable_and_only_sellers_sell() {
     .await;
     assert_eq!(problem["errors"][0]["field"], "labels[0]");
 
+    // A sign is refused on the wire, with the form to write.
+    let mut negative = carrots();
+    negative["stock"] = json!("-3");
+    let problem = assert_problem(
+        app.post_json(&url, &negative, Some(&marie.access)).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["stock"]);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("such as \"12\"")
+    );
+
     let mut sloppy = carrots();
     sloppy["vat_rate"] = json!("7");
-    sloppy["stock"] = json!("-3");
+    sloppy["stock"] = json!("1.2345");
     sloppy["delivery_weekdays"] = json!([0, 8]);
     sloppy["unit"] = json!("XCR");
     let problem = assert_problem(

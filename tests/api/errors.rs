@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TEST_CORS_ORIGIN, TestApp, assert_problem};
+use serde_json::json;
+
+use crate::helpers::{TEST_CORS_ORIGIN, TestApp, assert_problem, error_fields};
 
 #[tokio::test]
 async fn unknown_routes_are_404_problems() {
@@ -204,4 +206,109 @@ async fn hostile_bodies_are_refused_quickly() {
     // Authenticated answers are never cached.
     let me = app.get_as("/api/v1/me", &claire.access).await;
     assert_eq!(me.headers()["cache-control"], "no-store");
+}
+
+/// A newcomer's usual mistakes: each answer names the field by its JSON
+/// path (or the parameter) and says what to write there.
+#[tokio::test]
+async fn mistakes_are_answered_with_the_field_and_what_to_write() {
+    let app = TestApp::spawn().await;
+    let session = app.signed_up("newcomer@mairie.example").await;
+    let id = "0193a6f2-7c1e-7d3a-9c51-2f6e8b1d4a10";
+    let line = |quantity: serde_json::Value| json!([{"offer_id": id, "quantity": quantity}]);
+    let bodies = [
+        (
+            json!({"buyer_id": id, "delivery_date": "2026-12-08", "lines": line(json!(10))}),
+            "lines[0].quantity",
+            r#"write "10" (in quotes)"#,
+        ),
+        (
+            json!({"buyer_id": id, "delivery_date": "2026-12-08", "lines": line(json!(2.5))}),
+            "lines[0].quantity",
+            r#"write "2.5" (in quotes)"#,
+        ),
+        (
+            json!({"buyer_id": id, "delivery_date": "2026-12-08", "lines": line(json!("1e2"))}),
+            "lines[0].quantity",
+            r#"such as "12" or "2.375""#,
+        ),
+        (
+            json!({"buyer_id": id, "delivery_date": "2026-12-08", "lines": line(json!("1_5"))}),
+            "lines[0].quantity",
+            r#"such as "12" or "2.375""#,
+        ),
+        (
+            json!({"buyer_id": id, "delivery_date": "02/12/2026", "lines": line(json!("5"))}),
+            "delivery_date",
+            "YYYY-MM-DD, such as 2026-12-08",
+        ),
+        (
+            json!({"delivery_date": "2026-12-08", "lines": line(json!("5"))}),
+            "buyer_id",
+            "is required",
+        ),
+        (
+            json!({"buyerId": id, "buyer_id": id, "delivery_date": "2026-12-08", "lines": line(json!("5"))}),
+            "buyerId",
+            "expected one of `buyer_id`",
+        ),
+        (
+            json!({"buyer_id": id, "delivery_date": "2026-12-08", "lines": {"offer_id": id}}),
+            "lines",
+            "expected an array",
+        ),
+        (
+            json!({"buyer_id": id, "delivery_date": "2026-12-08", "lines": [{"offer_id": id}]}),
+            "lines[0].quantity",
+            "is required",
+        ),
+    ];
+    for (body, field, hint) in bodies {
+        let response = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&session.access)
+            .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation-failed").await;
+        assert_eq!(error_fields(&problem), [field], "{body}: {problem}");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(hint), "{body}: {message}");
+    }
+
+    let parameters = [
+        ("labels_any=bio", "labels_any", "did you mean `BIO`?"),
+        ("labels_all=BIO,rouge", "labels_all", "allowed: BIO, "),
+        ("available_on=02/12/2026", "available_on", "YYYY-MM-DD"),
+        ("deliverable_by=2026-13-01", "deliverable_by", "YYYY-MM-DD"),
+        ("limit=ten", "limit", "whole number"),
+        ("family=legumes", "family", "FRUITS_ET_LEGUMES"),
+        ("sort=cheapest", "sort", "`price`"),
+        ("labels=BIO", "labels", "expected one of"),
+    ];
+    for (query, field, hint) in parameters {
+        let problem = assert_problem(
+            app.get(&format!("/api/v1/offers?{query}")).await,
+            400,
+            "invalid-parameter",
+        )
+        .await;
+        assert_eq!(error_fields(&problem), [field], "{query}: {problem}");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(hint), "{query}: {message}");
+    }
+    let db_orders: i64 = {
+        use diesel_async::RunQueryDsl;
+        let mut db = app.db().await;
+        diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM orders)",
+        ))
+        .get_result(&mut db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(db_orders, 0, "no mistake wrote an order");
 }

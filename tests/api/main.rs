@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod catalog;
+mod commands;
 mod demo;
 mod egalim;
 mod errors;

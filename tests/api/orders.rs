@@ -1192,3 +1192,104 @@ async fn someone_in_both_organisations_acts_as_the_party_the_action_belongs_to()
         own_canteen.as_str()
     );
 }
+
+/// Today in Paris, as the service counts days.
+async fn paris_today(app: &TestApp) -> NaiveDate {
+    let mut db = app.db().await;
+    diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Date>(
+        "(now() AT TIME ZONE 'Europe/Paris')::date",
+    ))
+    .get_result(&mut db)
+    .await
+    .unwrap()
+}
+
+/// An offer lists the next dates it can be delivered on; checkout accepts
+/// the first and refuses the day before; `deliverable_by` agrees with both.
+#[tokio::test]
+async fn offers_say_when_they_can_be_delivered_and_checkout_agrees() {
+    let world = World::new().await;
+    let app = &world.app;
+    let today = paris_today(app).await;
+    let mut body = offer("Céleri", 150, "5.5", Some("100"), "1", "1");
+    body["lead_time_days"] = json!(3);
+    body["delivery_weekdays"] = json!([2, 4]);
+    body["available_until"] = json!(today + Days::new(40));
+    let celery = create_offer(app, &world.marie, &world.farm_a, &body).await;
+
+    // Tuesdays and Thursdays from three days on, counted here by hand.
+    let mut expected = Vec::new();
+    let mut day = today + Days::new(3);
+    while expected.len() < 3 {
+        if matches!(day.weekday(), Weekday::Tue | Weekday::Thu) {
+            expected.push(day.to_string());
+        }
+        day = day + Days::new(1);
+    }
+    let read: Value = app
+        .get(&format!("/api/v1/offers/{celery}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["next_delivery_dates"], json!(expected), "{read}");
+    let first: NaiveDate = expected[0].parse().unwrap();
+
+    let found = |by: NaiveDate| {
+        let path = format!(
+            "/api/v1/offers?supplier={}&deliverable_by={by}&limit=100",
+            world.farm_a
+        );
+        async move {
+            let page: Value = app.get(&path).await.json().await.unwrap();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(found(first).await.contains(&celery));
+    assert!(found(first + Days::new(20)).await.contains(&celery));
+    assert!(!found(first - Days::new(1)).await.contains(&celery));
+
+    let early = world.basket(first - Days::new(1), &[(&celery, "2")]);
+    let refused = world.checkout(&world.claire, "early", &early).await;
+    assert_problem(refused, 422, "validation-failed").await;
+    assert_eq!(world.order_count().await, 0);
+    let orders = world.order(first, &[(&celery, "2")]).await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["delivery_date"], json!(expected[0]));
+}
+
+/// `/me` names the one verified organisation to act as, and none while the
+/// caller's only organisation waits for verification.
+#[tokio::test]
+async fn me_names_the_organisation_to_act_as() {
+    let world = World::new().await;
+    let me: Value = world
+        .app
+        .get_as("/api/v1/me", &world.claire.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["organisation"]["organisation_id"], json!(world.canteen));
+    assert_eq!(me["organisation"]["kind"], "canteen");
+
+    let newcomer = world.app.signed_up("nouveau@cantine.example").await;
+    let pending = world
+        .app
+        .create_organisation(&newcomer, canteen(SIRETS[3]))
+        .await;
+    let me: Value = world
+        .app
+        .get_as("/api/v1/me", &newcomer.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["organisation"], Value::Null, "{me}");
+    assert_eq!(me["memberships"][0]["organisation_id"], json!(pending));
+}
