@@ -214,6 +214,16 @@ pub fn from_db<T: std::str::FromStr<Err = String>>(
 }
 
 code_enum!(
+    /// Where a distributor's request to carry a farm stands.
+    SupplyStatus {
+        Requested = "requested",
+        Accepted = "accepted",
+        Refused = "refused",
+        Ended = "ended",
+    }
+);
+
+code_enum!(
     /// Where a product comes from (`origine`).
     Origin {
         France = "FRANCE",

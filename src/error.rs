@@ -284,6 +284,16 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &error {
             Error::NotFound => Self::not_found("resource not found"),
+            // The trigger that holds offers to their producer's consent.
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, info)
+                if info.constraint_name() == Some("offers_producer_consents") =>
+            {
+                Self::Conflict(
+                    "the producing farm is not verified or has not accepted to be carried by \
+                     this distributor (see /organisations/{id}/supply-relationships)"
+                        .into(),
+                )
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("a resource with the same unique value already exists".into())
             }

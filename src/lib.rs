@@ -22,6 +22,7 @@ pub mod ops;
 pub mod orders;
 pub mod schema;
 pub mod server;
+pub mod supply;
 pub mod telemetry;
 
 use actix_web::body::MessageBody;
@@ -64,6 +65,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(accounts::routes)
             .configure(catalog::routes)
             .configure(orders::routes)
+            .configure(supply::routes)
             .configure(opendata::routes)
             .configure(egalim::routes),
     );

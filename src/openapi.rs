@@ -22,6 +22,7 @@ use crate::error::{FieldError, Problem};
         (name = "auth", description = "Accounts and sessions: register, log in, refresh, log out"),
         (name = "organisations", description = "Farms, distributors, canteens and authorities; members and invitations"),
         (name = "catalog", description = "Offers: listing, stock, CSV import, search"),
+        (name = "supply", description = "Supply relationships: a distributor names a farm of the platform as producer only with the farm's consent"),
         (name = "orders", description = "Checkout, the order lifecycle, picking lists and the integration feed"),
         (name = "egalim", description = "EGalim indicators, the ma-cantine export, territory statistics and progress"),
         (name = "opendata", description = "Anonymised open data: releases an authority publishes, public downloads (Frictionless data packages)"),

@@ -313,6 +313,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    supply_relationships (id) {
+        id -> Uuid,
+        distributor_id -> Uuid,
+        farm_id -> Uuid,
+        status -> Text,
+        note -> Text,
+        requested_by -> Uuid,
+        requested_at -> Timestamptz,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        ended_by -> Nullable<Uuid>,
+        ended_at -> Nullable<Timestamptz>,
+        reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(canteen_profiles -> organisations (organisation_id));
 diesel::joinable!(communes -> departements (departement_code));
 diesel::joinable!(communes -> epcis (epci_siren));
@@ -360,5 +377,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     regions,
     sessions,
+    supply_relationships,
     users,
 );

@@ -154,7 +154,15 @@ pub async fn set_certifications(
 ) -> QueryResult<()> {
     conn.transaction(async |conn| {
         lock_organisation(conn, organisation).await?;
-        replace_certifications(conn, organisation, certifications).await
+        replace_certifications(conn, organisation, certifications).await?;
+        // Offers naming the farm lose, at once, the labels it no longer holds.
+        let held: Vec<String> = certifications
+            .iter()
+            .map(|c| c.label.as_str().to_owned())
+            .collect();
+        crate::catalog::consent::drop_uncertified_labels(conn, organisation, &held)
+            .await
+            .map(drop)
     })
     .await
 }
@@ -435,19 +443,30 @@ pub async fn update(
     .await
 }
 
+/// Sets the organisation's status. A farm that is no longer verified stops
+/// being named by distributors' offers at once: they are paused in the same
+/// transaction (the offers trigger reads the farm's row FOR SHARE, so no
+/// offer slips in meanwhile).
 pub async fn set_status(
     conn: &mut AsyncPgConnection,
     organisation: Uuid,
     status: OrganisationStatus,
 ) -> QueryResult<()> {
-    diesel::update(organisations::table.find(organisation))
-        .set((
-            organisations::status.eq(status.as_str()),
-            organisations::updated_at.eq(Utc::now()),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    use crate::catalog::consent::{PauseReason, pause_offers_naming};
+    conn.transaction(async |conn| {
+        diesel::update(organisations::table.find(organisation))
+            .set((
+                organisations::status.eq(status.as_str()),
+                organisations::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        if status != OrganisationStatus::Verified {
+            pause_offers_naming(conn, organisation, None, PauseReason::FarmNotVerified).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn members(

@@ -183,14 +183,15 @@ pub async fn prepare(
     let (producer_name, producer_commune, certified) = match producer_id {
         Some(id) => match queries::farm_for_producer(conn, id).await? {
             Some((name, commune, kind, status, labels))
-                if kind == "farm" && status != "suspended" =>
+                if kind == "farm" && (id == supplier_id || status == "verified") =>
             {
                 (name, commune, Some(labels))
             }
             _ => {
                 errors.push(FieldError::new(
                     at("producer.organisation_id"),
-                    "is not a farm on the platform",
+                    "is not a verified farm on the platform (name an outside farm by \
+                     producer.name and producer.commune_insee instead)",
                 ));
                 return Ok(None);
             }
@@ -218,6 +219,18 @@ pub async fn prepare(
             (name, commune, None)
         }
     };
+    if let Some(farm) = producer_id.filter(|farm| *farm != supplier_id)
+        && !crate::supply::queries::is_accepted(conn, supplier_id, farm).await?
+    {
+        errors.push(FieldError::new(
+            at("producer.organisation_id"),
+            format!(
+                "the farm has not accepted to be carried by you: ask it first with \
+                 POST /api/v1/organisations/{supplier_id}/supply-relationships"
+            ),
+        ));
+        return Ok(None);
+    }
     match &certified {
         Some(certified) => {
             for (i, label) in offer.labels.iter().enumerate() {
@@ -528,7 +541,26 @@ pub async fn update_offer(
         area_departements,
         status: body.status.map(|s| s.as_str().to_owned()),
     };
-    if !queries::update_if_version(&mut conn, id, version, &changes).await? {
+    let supplier = current.row.supplier_id;
+    let named_farm = current.row.producer_id.filter(|farm| *farm != supplier);
+    let resumes = changes.status.as_deref() == Some(OfferStatus::Active.as_str());
+    use diesel_async::AsyncConnection;
+    let conn_ref: &mut diesel_async::AsyncPgConnection = &mut conn;
+    let updated = conn_ref
+        .transaction::<_, ApiError, _>(async |conn| {
+            if let (Some(farm), true) = (named_farm, resumes)
+                && !crate::supply::queries::hold_consent(conn, supplier, farm).await?
+            {
+                return Err(ApiError::Conflict(
+                    "the producing farm is not verified or no longer accepts to be carried by \
+                     you: the offer stays paused (see /organisations/{id}/supply-relationships)"
+                        .into(),
+                ));
+            }
+            Ok(queries::update_if_version(conn, id, version, &changes).await?)
+        })
+        .await?;
+    if !updated {
         return Err(ApiError::PreconditionFailed(format!(
             "the offer changed since version {version}: read it again and retry"
         )));

@@ -1,6 +1,7 @@
 //! The catalog: offers listed by farms and distributors, their stock, the
 //! CSV import, and the search canteens use.
 
+pub mod consent;
 mod csv_import;
 pub mod delivery;
 pub mod dto;

@@ -93,6 +93,9 @@ pub struct Builder {
     pub users: Vec<(Uuid, String, String)>,
     pub memberships: Vec<(Uuid, Uuid)>,
     pub offers: Vec<OfferRow>,
+    /// (distributor, its owner, farm, the farm's owner): accepted supply
+    /// relationships, each farm's consent to be carried.
+    pub supply: Vec<(Uuid, Uuid, Uuid, Uuid)>,
     user_count: u64,
 }
 
@@ -344,6 +347,7 @@ pub async fn build(
         users: Vec::new(),
         memberships: Vec::new(),
         offers: Vec::new(),
+        supply: Vec::new(),
         user_count: 0,
     };
     let name_of = |insee: &str| {
@@ -588,6 +592,7 @@ fn distributors(b: &mut Builder, sellers: &mut Vec<Seller>, rng: &mut Rng, today
             .take(8)
             .collect();
         for i in carried {
+            b.supply.push((id, owner, sellers[i].id, sellers[i].owner));
             for (farm_offer, usual) in sellers[i].offers.clone() {
                 let n = b.offers.len() + 1;
                 let mut row = farm_offer.clone();
@@ -911,7 +916,7 @@ pub async fn insert(
     b: &Builder,
     password_hash: &str,
 ) -> QueryResult<()> {
-    use crate::schema::{canteen_profiles, offers, organisations};
+    use crate::schema::{canteen_profiles, offers, organisations, supply_relationships};
     let user_rows: Vec<_> = b
         .users
         .iter()
@@ -983,6 +988,28 @@ pub async fn insert(
         .collect();
     diesel::insert_into(delivery_areas::table)
         .values(&areas)
+        .execute(conn)
+        .await?;
+    let supply: Vec<_> = b
+        .supply
+        .iter()
+        .enumerate()
+        .map(|(n, (distributor, asked_by, farm, accepted_by))| {
+            (
+                supply_relationships::id.eq(Uuid::from_u128(
+                    0x5e5a_0000_0000_7000_8005_0000_0000_0000 | (n as u128 + 1),
+                )),
+                supply_relationships::distributor_id.eq(*distributor),
+                supply_relationships::farm_id.eq(*farm),
+                supply_relationships::status.eq("accepted"),
+                supply_relationships::requested_by.eq(*asked_by),
+                supply_relationships::decided_by.eq(*accepted_by),
+                supply_relationships::decided_at.eq(chrono::Utc::now()),
+            )
+        })
+        .collect();
+    diesel::insert_into(supply_relationships::table)
+        .values(&supply)
         .execute(conn)
         .await?;
     for chunk in b.offers.chunks(500) {

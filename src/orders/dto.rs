@@ -291,11 +291,15 @@ pub struct FeedEvent {
     #[serde(rename = "type")]
     #[schema(example = "order.accepted")]
     pub event_type: String,
-    /// The order it is about.
+    /// What it is about: the order (`order.*`), the supply relationship
+    /// (`supply.requested|accepted|refused|ended`) or the offer
+    /// (`offer.paused`, `offer.labels_corrected`).
     pub subject_id: Uuid,
     pub at: DateTime<Utc>,
-    /// The order's state after the change: status, parties, date, totals,
-    /// actor and reason.
+    /// For an order, its state after the change: status, parties, date,
+    /// totals, actor and reason. For a supply relationship: its id, parties,
+    /// status, reason and `offers_paused`. For an offer: its id, producer,
+    /// reason (and `labels` when corrected).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }

@@ -65,6 +65,34 @@ pub async fn publish(
     Ok(())
 }
 
+/// Writes one event about `subject` to the feed of each of `organisations`,
+/// in one statement: events that are not about an order (supply
+/// relationships, offers paused or corrected).
+pub async fn publish_to(
+    conn: &mut AsyncPgConnection,
+    organisations: &[Uuid],
+    event_type: &str,
+    subject: Uuid,
+    data: &serde_json::Value,
+) -> QueryResult<()> {
+    let rows: Vec<_> = organisations
+        .iter()
+        .map(|organisation| {
+            (
+                domain_events::organisation_id.eq(*organisation),
+                domain_events::event_type.eq(event_type),
+                domain_events::subject_id.eq(subject),
+                domain_events::payload.eq(data.clone()),
+            )
+        })
+        .collect();
+    diesel::insert_into(domain_events::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// Parses `tx-seq`.
 pub fn parse_cursor(cursor: &str) -> Result<(u64, i64), ApiError> {
     let bad = || ApiError::invalid_parameter("after", "is not a cursor this feed returned");

@@ -3,7 +3,7 @@
 
 mod checkout;
 pub mod dto;
-mod feed;
+pub mod feed;
 mod handlers;
 pub mod lifecycle;
 pub mod money;

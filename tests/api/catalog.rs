@@ -693,8 +693,23 @@ async fn distributors_name_the_farm_and_paused_offers_are_private() {
     .await;
     assert_eq!(problem["errors"][0]["field"], "producer");
 
+    // Naming a farm of the platform needs its consent.
     let mut from_marie = carrots();
     from_marie["producer"] = json!({"organisation_id": farm_id});
+    let problem = assert_problem(
+        app.post_json(&url, &from_marie, Some(&luc.access)).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["producer.organisation_id"]);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has not accepted")
+    );
+    app.carry((&luc, &distributor_id), (&marie, &farm_id)).await;
     let offer = create(&app, &luc, &distributor_id, &from_marie).await;
     assert_eq!(offer["supplier"]["kind"], "distributor");
     assert_eq!(offer["producer"]["name"], "Ferme de l'Envol");

@@ -117,6 +117,7 @@ async fn a_canteens_indicators_match_the_hand_computed_figures() {
     d["distributor"] = json!({"delivery_area": [{"kind": "departement", "code": "91"}]});
     let distributor = app.create_organisation(&luc, d).await;
     app.verify(&admin, &distributor).await;
+    app.carry((&luc, &distributor), (&marie, &farm_a)).await;
     // The canteen at Saint-Michel-sur-Orge (91), "local" = its département.
     let claire = app.signed_up("claire@mairie-smo.fr").await;
     let mut c = canteen(SIRETS[2]);

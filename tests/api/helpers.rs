@@ -488,6 +488,33 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
+
+    /// The distributor asks the farm to carry it and the farm accepts;
+    /// returns the relationship's id.
+    pub async fn carry(&self, distributor: (&Session, &str), farm: (&Session, &str)) -> String {
+        let response = self
+            .post_json(
+                &format!(
+                    "/api/v1/organisations/{}/supply-relationships",
+                    distributor.1
+                ),
+                &serde_json::json!({"farm_id": farm.1}),
+                Some(&distributor.0.access),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let relationship: serde_json::Value = response.json().await.unwrap();
+        let id = relationship["id"].as_str().unwrap().to_owned();
+        let accepted = self
+            .post_json(
+                &format!("/api/v1/supply-relationships/{id}/accept"),
+                &serde_json::json!({}),
+                Some(&farm.0.access),
+            )
+            .await;
+        assert_eq!(accepted.status(), 200, "{}", accepted.text().await.unwrap());
+        id
+    }
 }
 
 pub fn farm(siret: &str) -> serde_json::Value {

@@ -17,3 +17,4 @@ mod openapi;
 mod opendata;
 mod operations;
 mod orders;
+mod supply;

@@ -1,0 +1,104 @@
+//! What a producing farm's consent and certifications do to the offers that
+//! name it: ending a supply relationship or suspending the farm pauses them,
+//! dropping a certification takes its label off them, at once and in the
+//! caller's transaction. Each offer touched gets a new version, and its
+//! supplier's feed an event. Past orders keep their snapshot.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::orders::feed;
+
+#[derive(QueryableByName)]
+struct Touched {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    supplier_id: Uuid,
+    #[diesel(sql_type = Array<Text>)]
+    labels: Vec<String>,
+}
+
+/// Why offers naming a farm are paused.
+#[derive(Debug, Clone, Copy)]
+pub enum PauseReason {
+    /// The farm or the distributor ended their supply relationship.
+    RelationshipEnded,
+    /// The platform suspended the farm (or set it back to pending).
+    FarmNotVerified,
+}
+
+impl PauseReason {
+    fn text(self) -> &'static str {
+        match self {
+            PauseReason::RelationshipEnded => "supply_relationship_ended",
+            PauseReason::FarmNotVerified => "producing_farm_not_verified",
+        }
+    }
+}
+
+/// Pauses the active offers that name `farm` as producer: those of
+/// `distributor` only, or of every distributor when `None` (the farm's own
+/// offers are left to its status). Returns how many.
+pub async fn pause_offers_naming(
+    conn: &mut AsyncPgConnection,
+    farm: Uuid,
+    distributor: Option<Uuid>,
+    reason: PauseReason,
+) -> QueryResult<usize> {
+    let touched: Vec<Touched> = diesel::sql_query(
+        "UPDATE offers SET status = 'paused', version = version + 1, updated_at = now() \
+          WHERE producer_id = $1 AND supplier_id <> $1 AND status = 'active' \
+            AND ($2::uuid IS NULL OR supplier_id = $2) \
+      RETURNING id, supplier_id, labels",
+    )
+    .bind::<SqlUuid, _>(farm)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(distributor)
+    .load(conn)
+    .await?;
+    for offer in &touched {
+        let data = json!({"offer_id": offer.id, "producer_id": farm, "reason": reason.text()});
+        feed::publish_to(conn, &[offer.supplier_id], "offer.paused", offer.id, &data).await?;
+    }
+    Ok(touched.len())
+}
+
+/// Takes off every offer naming `farm` (its own and distributors') the
+/// labels it is no longer certified for. Returns how many offers changed.
+pub async fn drop_uncertified_labels(
+    conn: &mut AsyncPgConnection,
+    farm: Uuid,
+    certified: &[String],
+) -> QueryResult<usize> {
+    let touched: Vec<Touched> = diesel::sql_query(
+        "UPDATE offers \
+            SET labels = ARRAY(SELECT l FROM unnest(labels) AS l WHERE l = ANY ($2)), \
+                version = version + 1, updated_at = now() \
+          WHERE producer_id = $1 AND NOT labels <@ $2 \
+      RETURNING id, supplier_id, labels",
+    )
+    .bind::<SqlUuid, _>(farm)
+    .bind::<Array<Text>, _>(certified)
+    .load(conn)
+    .await?;
+    for offer in &touched {
+        let data = json!({
+            "offer_id": offer.id,
+            "producer_id": farm,
+            "labels": offer.labels,
+            "reason": "producing_farm_certification_dropped",
+        });
+        feed::publish_to(
+            conn,
+            &[offer.supplier_id],
+            "offer.labels_corrected",
+            offer.id,
+            &data,
+        )
+        .await?;
+    }
+    Ok(touched.len())
+}
