@@ -45,13 +45,35 @@ fn luhn(digits: &str) -> bool {
 }
 
 /// An email as stored: trimmed and lower-cased.
+/// The one form of an email that identifies an account: NFKC (so that a
+/// composed and a decomposed `É`, or fullwidth letters, are the same
+/// address), then lower case, trimmed. Uniqueness holds on this form.
 pub fn normalise_email(value: &str) -> String {
-    value.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    let lowered: String = value.trim().nfkc().collect::<String>().to_lowercase();
+    // Lower-casing can leave a sequence NFKC composes (`İ` → `i` + dot).
+    lowered.nfkc().collect()
+}
+
+/// Characters nobody can see or type on purpose in an address: controls,
+/// Unicode format characters (category Cf: zero-width spaces and joiners,
+/// direction marks, the byte-order mark, tags), variation selectors and the
+/// Hangul fillers. One of them makes a look-alike of another account.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c as u32,
+            0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+            | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+            | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x08E2 | 0x110BD | 0x110CD)
 }
 
 /// Why a (normalised) email is unusable, if it is. Deliberately loose: the
 /// only real check of an address is a message that arrives.
 pub fn email_problem(email: &str) -> Option<&'static str> {
+    if email.chars().any(is_invisible) {
+        return Some("contains an invisible or formatting character; type the address again");
+    }
     let (local, domain) = email.split_once('@')?;
     let well_formed = !local.is_empty()
         && domain.contains('.')
@@ -84,6 +106,31 @@ pub fn phone_problem(phone: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn look_alike_addresses_are_one_or_refused() {
+        let composed = normalise_email("\u{c9}lodie@Cantine.fr");
+        assert_eq!(composed, "\u{e9}lodie@cantine.fr");
+        assert_eq!(normalise_email("E\u{301}lodie@cantine.fr"), composed);
+        assert_eq!(normalise_email("\u{c9}LODIE@CANTINE.FR"), composed);
+        assert_eq!(
+            normalise_email("\u{ff45}lodie@\u{ff43}antine.fr"),
+            "elodie@cantine.fr"
+        );
+        assert_eq!(normalise_email(&composed), composed, "idempotent");
+        for hidden in [
+            "\u{200b}",
+            "\u{200d}",
+            "\u{feff}",
+            "\u{2060}",
+            "\u{00ad}",
+            "\u{e0041}",
+        ] {
+            let email = normalise_email(&format!("elo{hidden}die@cantine.fr"));
+            assert!(check_email(&email).is_some(), "{hidden:?}");
+        }
+        assert_eq!(check_email(&composed), None);
+    }
 
     #[test]
     fn sirets() {

@@ -407,3 +407,45 @@ async fn unknown_emails_get_the_same_answer_as_wrong_passwords() {
         (wrong.json().await.unwrap(), unknown.json().await.unwrap());
     assert_eq!(wrong, unknown);
 }
+
+/// Look-alike addresses: a composed and a decomposed `É`, fullwidth letters
+/// and case are one account; an invisible character is refused.
+#[tokio::test]
+async fn look_alike_emails_are_one_account_and_invisible_characters_are_refused() {
+    let app = TestApp::spawn().await;
+    app.signed_up("\u{c9}lodie@cantine.example").await;
+    let register = |email: &str| {
+        let body = json!({"email": email, "password": PASSWORD, "display_name": "Élodie"});
+        let app = &app;
+        async move { app.post_json("/api/v1/auth/register", &body, None).await }
+    };
+    for look_alike in [
+        "E\u{301}lodie@cantine.example",
+        "\u{e9}LODIE@CANTINE.EXAMPLE",
+        "\u{c9}\u{ff4c}\u{ff4f}\u{ff44}\u{ff49}\u{ff45}@cantine.example",
+    ] {
+        assert_problem(register(look_alike).await, 409, "conflict").await;
+        let login = app.login(look_alike, PASSWORD).await;
+        assert_eq!(
+            login.status(),
+            200,
+            "{look_alike:?} logs into the same account"
+        );
+    }
+    for hidden in ["\u{200b}", "\u{200d}", "\u{feff}", "\u{2060}"] {
+        let email = format!("el{hidden}odie@cantine.example");
+        let problem = assert_problem(register(&email).await, 422, "validation-failed").await;
+        assert_eq!(problem["errors"][0]["field"], "email", "{hidden:?}");
+    }
+    let mut db = app.db().await;
+    let stored: Vec<String> = users::table
+        .select(users::email)
+        .load(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        ["\u{e9}lodie@cantine.example"],
+        "one account, stored composed"
+    );
+}

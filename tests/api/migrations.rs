@@ -207,3 +207,67 @@ async fn releases_keep_their_bytes_across_the_pages_migration() {
     .await
     .unwrap();
 }
+
+const EMAILS_MIGRATION: &str = "2026-11-30-170000_normalised_emails";
+
+/// Accounts written before emails were normalised: look-alikes are reported
+/// by the migration, which stops; once they are told apart, it brings every
+/// address to its normalised form.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_email_migration_reports_look_alike_accounts_then_normalises() {
+    let database = TestDatabase::empty().await;
+    let url = database.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let (mut conn, migrations) = unmigrated(&url);
+        let emails = migrations
+            .iter()
+            .position(|m| m.name().to_string() == EMAILS_MIGRATION)
+            .expect("the emails migration");
+        for migration in &migrations[..emails] {
+            conn.run_migration(migration.as_ref()).expect("earlier migrations");
+        }
+        // A composed and a decomposed "é", and a fullwidth "ｅ".
+        conn.batch_execute(
+            "INSERT INTO users (id, email, display_name, password_hash) VALUES \
+             ('01900000-0000-7000-8000-000000000001', 'élodie@cantine.fr', 'Élodie', 'x'), \
+             ('01900000-0000-7000-8000-000000000002', 'e\u{301}lodie@cantine.fr', 'Élodie bis', 'x'), \
+             ('01900000-0000-7000-8000-000000000003', 'ｍarc@cantine.fr', 'Marc', 'x')",
+        )
+        .expect("accounts of the earlier schema");
+        let error = conn
+            .run_migration(migrations[emails].as_ref())
+            .expect_err("look-alikes stop the migration")
+            .to_string();
+        assert!(error.contains("élodie@cantine.fr"), "{error}");
+        assert!(error.contains("01900000-0000-7000-8000-000000000001, 01900000-0000-7000-8000-000000000002"), "{error}");
+
+        conn.batch_execute(
+            "UPDATE users SET email = 'elodie.bis@cantine.fr' \
+              WHERE id = '01900000-0000-7000-8000-000000000002'",
+        )
+        .expect("told apart");
+        conn.run_migration(migrations[emails].as_ref())
+            .expect("emails up");
+        #[derive(QueryableByName)]
+        struct Email {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            email: String,
+        }
+        let stored: Vec<String> = diesel::sql_query("SELECT email FROM users ORDER BY id")
+            .load::<Email>(&mut conn)
+            .expect("emails")
+            .into_iter()
+            .map(|e| e.email)
+            .collect();
+        assert_eq!(
+            stored,
+            [
+                sesame::ids::normalise_email("élodie@cantine.fr"),
+                "elodie.bis@cantine.fr".to_owned(),
+                "marc@cantine.fr".to_owned(),
+            ]
+        );
+    })
+    .await
+    .unwrap();
+}
