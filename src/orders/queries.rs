@@ -207,26 +207,51 @@ pub async fn reserve(
     Ok(updated == 1)
 }
 
+/// What settling a line's stock found.
+pub enum Settled {
+    Done,
+    /// The offer is on demand now: there is no stock to settle.
+    OnDemand,
+    /// The delivery consumed more than the line held plus the stock left.
+    Short {
+        available: Decimal,
+    },
+}
+
 /// Gives back what a line held: `held` leaves the reserved stock, and
-/// `held − consumed` returns to the available stock (which `consumed`
-/// beyond `held`, a heavier real weight, reduces, down to zero).
+/// `held − consumed` returns to the available stock. A heavier delivery
+/// (`consumed` beyond `held`) takes the difference from the available
+/// stock, and only if it is there: stock is never clamped, so what a farm
+/// put in always equals available + reserved + delivered.
 pub async fn settle_stock(
     conn: &mut AsyncPgConnection,
     offer: Uuid,
     held: Decimal,
     consumed: Decimal,
-) -> QueryResult<()> {
-    diesel::sql_query(
-        "UPDATE offers SET stock_available = GREATEST(stock_available + $2 - $3, 0), \
-                           stock_reserved = GREATEST(stock_reserved - $2, 0) \
-         WHERE id = $1 AND stock_available IS NOT NULL",
+) -> QueryResult<Settled> {
+    let updated = diesel::sql_query(
+        "UPDATE offers SET stock_available = stock_available + $2 - $3, \
+                           stock_reserved = stock_reserved - $2 \
+         WHERE id = $1 AND stock_available IS NOT NULL AND stock_available + $2 - $3 >= 0",
     )
     .bind::<SqlUuid, _>(offer)
     .bind::<Numeric, _>(held)
     .bind::<Numeric, _>(consumed)
     .execute(conn)
     .await?;
-    Ok(())
+    if updated == 1 {
+        return Ok(Settled::Done);
+    }
+    use crate::schema::offers;
+    let available: Option<Decimal> = offers::table
+        .find(offer)
+        .select(offers::stock_available)
+        .first(conn)
+        .await?;
+    Ok(match available {
+        Some(available) => Settled::Short { available },
+        None => Settled::OnDemand,
+    })
 }
 
 pub async fn insert_orders(

@@ -14,7 +14,7 @@ use super::dto::{DeliveredLine, DisputedLine};
 use super::feed;
 use super::lifecycle::{self, Action, Party, event_type};
 use super::money::{line_cents, totals};
-use super::queries::{self, EventRow, LineRow, OrderRow};
+use super::queries::{self, EventRow, LineRow, OrderRow, Settled};
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
@@ -81,22 +81,57 @@ fn reason(text: Option<String>, required: bool) -> ApiResult<Option<String>> {
 }
 
 /// Gives back the stock the lines hold (`consumed` of each was used up), in
-/// offer id order like every other stock movement.
+/// offer id order like every other stock movement. A line that consumed
+/// more than it held plus the stock left is returned with what was left
+/// (over-delivery policy: the extra must be in stock, see `settle_stock`);
+/// the caller refuses the whole transition then.
 async fn settle(
     conn: &mut AsyncPgConnection,
     lines: &mut [LineRow],
     consumed: impl Fn(&LineRow) -> Decimal,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<(i16, Decimal)>> {
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|&i| lines[i].offer_id);
+    let mut short = Vec::new();
     for i in order {
         let line = &mut lines[i];
         if line.stock_held > Decimal::ZERO {
-            queries::settle_stock(conn, line.offer_id, line.stock_held, consumed(line)).await?;
-            line.stock_held = Decimal::ZERO;
+            match queries::settle_stock(conn, line.offer_id, line.stock_held, consumed(line))
+                .await?
+            {
+                Settled::Done | Settled::OnDemand => line.stock_held = Decimal::ZERO,
+                Settled::Short { available } => short.push((line.line_no, available)),
+            }
         }
     }
-    Ok(())
+    Ok(short)
+}
+
+/// The refusal of a delivery above what the order held plus the stock
+/// left, one error per such line of the request.
+fn over_delivery(
+    lines: &[LineRow],
+    delivered: &[DeliveredLine],
+    short: &[(i16, Decimal)],
+) -> ApiError {
+    let errors = short
+        .iter()
+        .filter_map(|(line_no, available)| {
+            let index = delivered.iter().position(|d| d.line_no == *line_no)?;
+            let line = lines.iter().find(|l| l.line_no == *line_no)?;
+            Some(FieldError::new(
+                format!("lines[{index}].quantity_delivered"),
+                format!(
+                    "is more than the order held ({}) plus the stock left ({}): record the extra \
+                     in the offer's stock first (POST /api/v1/offers/{}/stock)",
+                    line.stock_held.normalize(),
+                    available.normalize(),
+                    line.offer_id
+                ),
+            ))
+        })
+        .collect();
+    ApiError::Validation(errors)
 }
 
 fn apply_delivery(lines: &mut [LineRow], delivered: &[DeliveredLine]) -> ApiResult<()> {
@@ -251,14 +286,18 @@ async fn apply_in_transaction(
     match (action, input) {
         (Action::Reject | Action::Cancel, Input::Reason(text)) => {
             why = reason(text, action.needs_reason(party))?;
+            // Consuming nothing can never be short.
             settle(conn, &mut lines, |_| Decimal::ZERO).await?;
         }
         (Action::Deliver, Input::Delivery(delivered)) => {
             apply_delivery(&mut lines, &delivered)?;
-            settle(conn, &mut lines, |l| {
+            let short = settle(conn, &mut lines, |l| {
                 l.quantity_delivered.unwrap_or_default()
             })
             .await?;
+            if !short.is_empty() {
+                return Err(over_delivery(&lines, &delivered, &short));
+            }
         }
         (Action::Dispute, Input::Dispute(disputed)) => {
             why = Some(apply_dispute(&mut lines, disputed)?);

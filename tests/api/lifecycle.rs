@@ -2,7 +2,9 @@
 //! random checkouts, acceptances, rejections, cancellations, deliveries
 //! (short, exact or heavy), receptions and disputes, by the buyer, the
 //! supplier or a stranger, keep the stock, the totals, the statuses and the
-//! allowed transitions equal to the model's.
+//! allowed transitions equal to the model's, and the stock balanced: what a
+//! farm put in is always available + reserved + delivered. A delivery above
+//! what the order held plus the stock left is refused.
 //!
 //! 24 cases of up to 24 steps with a fixed seed by default; other runs with
 //! `PROPTEST_CASES=200 PROPTEST_RNG_SEED=7 cargo test --test api lifecycle`.
@@ -320,6 +322,15 @@ impl World {
                             .map(|a| a.name())
                             .collect();
                         prop_assert_eq!(allowed, expected, "{}", context);
+                    } else if act == Act::Deliver && delivered > model.available[o.offer] + o.held {
+                        // Over-delivery policy: the extra must be in stock.
+                        prop_assert_eq!(status, 422, "{}", context);
+                        prop_assert_eq!(
+                            answer["errors"][0]["field"].as_str(),
+                            Some("lines[0].quantity_delivered"),
+                            "{}",
+                            context
+                        );
                     } else {
                         prop_assert_eq!(status, 200, "{}", context);
                         prop_assert_eq!(answer["status"].as_str(), Some(to), "{}", context);
@@ -332,8 +343,7 @@ impl World {
                                 o.held = 0;
                             }
                             Act::Deliver => {
-                                model.available[i] =
-                                    (model.available[i] + o.held - delivered).max(0);
+                                model.available[i] += o.held - delivered;
                                 model.reserved[i] -= o.held;
                                 o.held = 0;
                                 o.ht_cents = PRICES[i] * delivered;
@@ -349,7 +359,9 @@ impl World {
         Ok(())
     }
 
-    /// The database agrees with the model: stock, statuses, totals.
+    /// The database agrees with the model: stock, statuses, totals; and the
+    /// stock balances: what the farm put in is available, reserved or
+    /// delivered, counted from the order lines themselves.
     async fn compare(
         &self,
         model: &Model,
@@ -371,6 +383,23 @@ impl World {
                     Decimal::from(model.reserved[i])
                 ),
                 "step {}: stock of offer {}",
+                n,
+                i
+            );
+            let delivered: Decimal = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Numeric>(
+                &format!(
+                    "(SELECT coalesce(sum(l.quantity_delivered), 0) FROM order_lines l \
+                       JOIN orders o ON o.id = l.order_id \
+                      WHERE l.offer_id = '{id}' AND o.status IN ('delivered', 'received', 'disputed'))"
+                ),
+            ))
+            .get_result(&mut db)
+            .await
+            .unwrap();
+            prop_assert_eq!(
+                available.unwrap_or_default() + reserved + delivered,
+                Decimal::from(STOCK[i]),
+                "step {}: stock balance of offer {}",
                 n,
                 i
             );
