@@ -330,6 +330,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_counters (key) {
+        key -> Bytea,
+        window_start -> Timestamptz,
+        count -> Int4,
+    }
+}
+
+diesel::table! {
+    login_known_pairs (key) {
+        key -> Bytea,
+        last_success -> Timestamptz,
+    }
+}
+
 diesel::joinable!(canteen_profiles -> organisations (organisation_id));
 diesel::joinable!(communes -> departements (departement_code));
 diesel::joinable!(communes -> epcis (epci_siren));
@@ -364,6 +379,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     farm_certifications,
     idempotency_keys,
     invitations,
+    login_counters,
+    login_known_pairs,
     memberships,
     offers,
     opendata_releases,

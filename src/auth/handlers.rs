@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::extract::AuthUser;
 use super::password::check_strength;
 use super::queries::{self, NewUser, Rotation};
+use super::throttle;
 use super::token::{ACCESS_TTL_SECONDS, hash_token, new_opaque_token};
 use crate::AppState;
 use crate::codes::{OrganisationKind, OrganisationStatus, Role, from_db};
@@ -129,11 +130,14 @@ fn token_pair(
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An account with this email exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email, name or weak password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address (20 an hour; IPv6 per /64)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/auth/register")]
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Json(body): Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -157,8 +161,9 @@ pub async fn register(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let password_hash = state.auth.hasher.hash(&body.password).await?;
     let mut conn = state.pool.get().await?;
+    throttle::register(&mut conn, state.auth.client_address(&req)).await?;
+    let password_hash = state.auth.hasher.hash(&body.password).await?;
     let new_user = NewUser {
         id: Uuid::now_v7(),
         email: &email,
@@ -182,8 +187,9 @@ pub async fn register(
 
 /// Log in: a new session and its first token pair.
 ///
-/// Failures are throttled per account and client address (429 with
-/// `Retry-After`); unknown emails and wrong passwords get the same answer.
+/// Failures are throttled per account and client address, without locking
+/// out the others behind a shared address (429 with `Retry-After`; see
+/// `auth::throttle`); unknown emails and wrong passwords get the same answer.
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
@@ -206,8 +212,8 @@ pub async fn login(
 ) -> ApiResult<web::Json<TokenPair>> {
     let email = normalise_email(&body.email);
     let address = state.auth.client_address(&req);
-    state.auth.throttle.attempt(&email, address)?;
     let mut conn = state.pool.get().await?;
+    let attempt = throttle::start(&mut conn, &email, address).await?;
     let user = queries::find_user_by_email(&mut conn, &email).await?;
     let matches = state
         .auth
@@ -220,12 +226,13 @@ pub async fn login(
     let user = match user {
         Some(user) if matches && user.disabled_at.is_none() => user,
         _ => {
+            attempt.failed(&mut conn).await?;
             return Err(ApiError::Unauthorized(
                 "the email or the password is wrong".into(),
             ));
         }
     };
-    state.auth.throttle.succeeded(&email, address);
+    attempt.succeeded(&mut conn).await?;
     let (refresh_token, refresh_hash) = new_opaque_token()?;
     let session_id = queries::open_session(&mut conn, user.id, &refresh_hash).await?;
     Ok(web::Json(token_pair(
@@ -318,8 +325,8 @@ pub async fn change_password(
     Json(body): Json<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     let address = state.auth.client_address(&req);
-    state.auth.throttle.attempt(&user.email, address)?;
     let mut conn = state.pool.get().await?;
+    let attempt = throttle::start(&mut conn, &user.email, address).await?;
     let current = queries::find_user(&mut conn, user.id).await?;
     if !state
         .auth
@@ -327,10 +334,11 @@ pub async fn change_password(
         .verify(&body.current_password, Some(&current.password_hash))
         .await?
     {
+        attempt.failed(&mut conn).await?;
         // 403, not 401: the session is fine, the proof is not.
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
-    state.auth.throttle.succeeded(&user.email, address);
+    attempt.succeeded(&mut conn).await?;
     check_strength(
         "new_password",
         &body.new_password,

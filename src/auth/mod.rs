@@ -10,12 +10,10 @@ pub mod throttle;
 pub mod token;
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use actix_web::HttpRequest;
 
 use self::password::Hasher;
-use self::throttle::{Limits, LoginThrottle};
 use self::token::TokenKeys;
 
 /// Everything authentication needs, shared by all workers.
@@ -23,7 +21,6 @@ use self::token::TokenKeys;
 pub struct Auth {
     pub keys: TokenKeys,
     pub hasher: Hasher,
-    pub throttle: Arc<LoginThrottle>,
     /// Take the client address from the last `X-Forwarded-For` hop (the one
     /// our reverse proxy appended) instead of the TCP peer.
     pub trust_forwarded: bool,
@@ -36,7 +33,6 @@ impl Auth {
         Ok(Self {
             keys: TokenKeys::new(jwt_secret)?,
             hasher: Hasher::new(concurrency)?,
-            throttle: Arc::new(LoginThrottle::new(Limits::default())),
             trust_forwarded,
         })
     }

@@ -449,3 +449,181 @@ async fn look_alike_emails_are_one_account_and_invisible_characters_are_refused(
         "one account, stored composed"
     );
 }
+
+/// A client of the test app from another loopback address.
+fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Behind one address (a town hall): buyers log in, each with at most one
+/// mistake, some of them for the first time from there, while a script from
+/// the same address sprays wrong passwords over many accounts and hammers
+/// one buyer. The script gets 429; the hammered buyer, known at this
+/// address, waits at most a minute; the others never see a 429.
+#[tokio::test]
+async fn a_script_behind_a_shared_address_locks_no_one_else_out() {
+    let app = TestApp::spawn().await;
+    let town_hall = client_from("127.0.0.4");
+    let login = |email: String, password: &'static str| {
+        let request = town_hall
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}));
+        async move { request.send().await.unwrap() }
+    };
+    let buyers: Vec<String> = (0..12)
+        .map(|i| format!("acheteur{i}@mairie.example"))
+        .collect();
+    for (i, email) in buyers.iter().enumerate() {
+        let body = json!({"email": email, "password": PASSWORD, "display_name": "Acheteur"});
+        let registered = app.post_json("/api/v1/auth/register", &body, None).await;
+        assert_eq!(registered.status(), 201);
+        // Half of them have logged in from the town hall before.
+        if i < 6 {
+            assert_eq!(login(email.clone(), PASSWORD).await.status(), 200);
+        }
+    }
+
+    let wrong = "pas le bon mot de passe";
+    let script = async {
+        let mut statuses = Vec::new();
+        for round in 0..3 {
+            let mut this_round = Vec::new();
+            for i in 0..30 {
+                let email = if i % 3 == 0 {
+                    format!("inconnu{i}@mairie.example")
+                } else {
+                    format!("agent{i}@mairie.example")
+                };
+                this_round.push(login(email, wrong).await.status().as_u16());
+            }
+            statuses.push((round, this_round));
+        }
+        let mut hammered = Vec::new();
+        for _ in 0..10 {
+            let response = login(buyers[0].clone(), wrong).await;
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            hammered.push((response.status().as_u16(), retry_after));
+        }
+        (statuses, hammered)
+    };
+    let people = futures_util::future::join_all(buyers[1..].iter().map(|email| {
+        let (mistake, right) = (login(email.clone(), wrong), login(email.clone(), PASSWORD));
+        async move {
+            [
+                mistake.await.status().as_u16(),
+                right.await.status().as_u16(),
+            ]
+        }
+    }));
+    let ((sprayed, hammered), people) = futures_util::future::join(script, people).await;
+
+    for answers in &people {
+        assert_eq!(
+            answers,
+            &[401, 200],
+            "a buyer behind the town hall was refused"
+        );
+    }
+    // Two rounds of failures put the address under spray: the third round
+    // is refused before any password is checked.
+    assert!(
+        sprayed[..2]
+            .iter()
+            .all(|(_, s)| s.iter().all(|s| *s == 401)),
+        "{sprayed:?}"
+    );
+    assert!(sprayed[2].1.iter().all(|s| *s == 429), "{sprayed:?}");
+    assert!(hammered[..5].iter().all(|(s, _)| *s == 401), "{hammered:?}");
+    for (status, retry_after) in &hammered[5..] {
+        assert_eq!(*status, 429);
+        assert!(
+            retry_after.is_some_and(|s| (1..=60).contains(&s)),
+            "{hammered:?}"
+        );
+    }
+    // Its owner waits at most a minute; from elsewhere they are not locked.
+    let owner = login(buyers[0].clone(), PASSWORD).await;
+    assert_eq!(owner.status(), 429);
+    let wait: u64 = owner.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    let from_home = client_from("127.0.0.5")
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": buyers[0], "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_home.status(), 200);
+}
+
+/// The counters live in PostgreSQL: a second instance on the same database
+/// refuses what the first counted.
+#[tokio::test]
+async fn instances_share_the_login_throttle() {
+    let app = TestApp::spawn().await;
+    app.signed_up("marie@ferme-envol.fr").await;
+    let other = TestApp::spawn_on(
+        crate::helpers::TestDatabase::external(app.database.url.clone()),
+        &app.database.url,
+    )
+    .await;
+    let from = client_from("127.0.0.6");
+    for (i, instance) in [&app, &other, &app, &other, &app].into_iter().enumerate() {
+        let response = from
+            .post(instance.url("/api/v1/auth/login"))
+            .json(&json!({"email": "marie@ferme-envol.fr", "password": "pas le bon"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "attempt {i}");
+    }
+    let sixth = from
+        .post(other.url("/api/v1/auth/login"))
+        .json(&json!({"email": "marie@ferme-envol.fr", "password": "pas le bon"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(sixth, 429, "too-many-requests").await;
+    let mut db = app.db().await;
+    let rows: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM login_counters WHERE position(convert_to('marie', 'UTF8') IN key) > 0)",
+    ))
+    .get_result(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(rows, 0, "keys are hashes, not emails");
+}
+
+/// Registrations: 20 an hour from one address, then 429; another address
+/// is not affected.
+#[tokio::test]
+async fn registrations_are_throttled_per_address() {
+    let app = TestApp::spawn().await;
+    let script = client_from("127.0.0.7");
+    let mut statuses = Vec::new();
+    for i in 0..21 {
+        let body = json!({"email": format!("robot{i}@spam.example"), "password": PASSWORD, "display_name": "Robot"});
+        let response = script
+            .post(app.url("/api/v1/auth/register"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 201), "{statuses:?}");
+    assert_eq!(statuses[20], 429);
+    app.signed_up("marie@ferme-envol.fr").await;
+    let mut db = app.db().await;
+    let accounts: i64 = users::table.count().get_result(&mut db).await.unwrap();
+    assert_eq!(accounts, 21, "the refused registration wrote nothing");
+}

@@ -1,0 +1,2 @@
+DROP TABLE login_known_pairs;
+DROP TABLE login_counters;
