@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -12,103 +13,62 @@ use crate::codes::SupplyStatus;
 use crate::schema::supply_relationships;
 
 /// A relationship with both parties' names.
-#[derive(Debug, Clone)]
+#[derive(QueryableByName, Debug, Clone)]
 pub struct RelationshipRow {
+    #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
     pub distributor_id: Uuid,
+    #[diesel(sql_type = Text)]
     pub distributor_name: String,
+    #[diesel(sql_type = SqlUuid)]
     pub farm_id: Uuid,
+    #[diesel(sql_type = Text)]
     pub farm_name: String,
+    #[diesel(sql_type = Text)]
     pub status: String,
+    #[diesel(sql_type = Text)]
     pub note: String,
+    #[diesel(sql_type = Timestamptz)]
     pub requested_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub decided_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub ended_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
     pub reason: Option<String>,
 }
 
-/// Loads relationships matching `filter` (a SQL condition on `r`), with the
-/// parties' names, newest first.
-async fn load_where(
-    conn: &mut AsyncPgConnection,
-    filter: &str,
-    binds: (Option<Uuid>, Option<&str>),
-) -> QueryResult<Vec<RelationshipRow>> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        distributor_id: Uuid,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        distributor_name: String,
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        farm_id: Uuid,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        farm_name: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        status: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        note: String,
-        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-        requested_at: DateTime<Utc>,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-        decided_at: Option<DateTime<Utc>>,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-        ended_at: Option<DateTime<Utc>>,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        reason: Option<String>,
-    }
-    let rows: Vec<Row> = diesel::sql_query(format!(
-        "SELECT r.id, r.distributor_id, d.name AS distributor_name, r.farm_id, f.name AS farm_name, \
-                r.status, r.note, r.requested_at, r.decided_at, r.ended_at, r.reason \
-           FROM supply_relationships r \
-           JOIN organisations d ON d.id = r.distributor_id \
-           JOIN organisations f ON f.id = r.farm_id \
-          WHERE {filter} \
-          ORDER BY r.requested_at DESC, r.id"
-    ))
-    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(binds.0)
-    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(binds.1)
-    .load(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| RelationshipRow {
-            id: r.id,
-            distributor_id: r.distributor_id,
-            distributor_name: r.distributor_name,
-            farm_id: r.farm_id,
-            farm_name: r.farm_name,
-            status: r.status,
-            note: r.note,
-            requested_at: r.requested_at,
-            decided_at: r.decided_at,
-            ended_at: r.ended_at,
-            reason: r.reason,
-        })
-        .collect())
-}
+const SELECT: &str = "SELECT r.id, r.distributor_id, d.name AS distributor_name, r.farm_id, \
+                             f.name AS farm_name, r.status, r.note, r.requested_at, \
+                             r.decided_at, r.ended_at, r.reason \
+                        FROM supply_relationships r \
+                        JOIN organisations d ON d.id = r.distributor_id \
+                        JOIN organisations f ON f.id = r.farm_id";
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<RelationshipRow>> {
-    Ok(
-        load_where(conn, "r.id = $1 AND $2::text IS NULL", (Some(id), None))
-            .await?
-            .pop(),
-    )
+    diesel::sql_query(format!("{SELECT} WHERE r.id = $1"))
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()
 }
 
-/// The relationships `organisation` is a party to, optionally of one status.
+/// The relationships `organisation` is a party to, newest first,
+/// optionally of one status.
 pub async fn list_for(
     conn: &mut AsyncPgConnection,
     organisation: Uuid,
     status: Option<SupplyStatus>,
 ) -> QueryResult<Vec<RelationshipRow>> {
-    load_where(
-        conn,
-        "(r.distributor_id = $1 OR r.farm_id = $1) AND ($2::text IS NULL OR r.status = $2)",
-        (Some(organisation), status.map(SupplyStatus::as_str)),
-    )
+    diesel::sql_query(format!(
+        "{SELECT} WHERE (r.distributor_id = $1 OR r.farm_id = $1) \
+                    AND ($2::text IS NULL OR r.status = $2) \
+                  ORDER BY r.requested_at DESC, r.id"
+    ))
+    .bind::<SqlUuid, _>(organisation)
+    .bind::<Nullable<Text>, _>(status.map(SupplyStatus::as_str))
+    .load(conn)
     .await
 }
 
