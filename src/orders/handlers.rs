@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
-use crate::db::DbConn;
+use crate::db::{DbConn, Work};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, Query};
 use crate::http::negotiate::{csv_response, wants_csv};
@@ -116,7 +116,7 @@ pub async fn place_order(
     Json(body): Json<CheckoutRequest>,
 ) -> ApiResult<HttpResponse> {
     let key = idempotency_key(&req)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get_for(Work::Checkout).await?;
     Ok(match checkout::place(&mut conn, &user, &key, body).await? {
         Outcome::Created(checkout) => created(checkout, false),
         Outcome::Replayed(stored) => created(stored, true),
