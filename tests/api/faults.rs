@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Days, Weekday};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sesame::db::local::{self, LocalPostgres};
@@ -377,4 +377,184 @@ async fn sigterm_during_checkouts_loses_nothing_acknowledged_and_writes_nothing_
         Decimal::from(5 * stored.len()),
         "stock held by the stored orders only"
     );
+}
+
+/// What a stream of reads saw: the slowest answer, and any that was not 200.
+#[derive(Default)]
+struct ReadLog {
+    slowest_readyz: Duration,
+    slowest_read: Duration,
+    count: usize,
+    failures: Vec<String>,
+}
+
+/// Reads that have nothing to do with the held offer's checkout, over and
+/// over until `stop`: readiness, the public search, a commune, the held
+/// offer itself (a plain read takes no row lock).
+async fn unrelated_reads(
+    client: reqwest::Client,
+    base: String,
+    offer_id: String,
+    stop: Arc<AtomicBool>,
+) -> ReadLog {
+    let mut log = ReadLog::default();
+    let paths = [
+        "/readyz".to_owned(),
+        "/api/v1/offers?limit=5".to_owned(),
+        "/api/v1/communes/91103".to_owned(),
+        format!("/api/v1/offers/{offer_id}"),
+    ];
+    while !AtomicBool::load(&stop, Ordering::Relaxed) {
+        for path in &paths {
+            let started = Instant::now();
+            let response = client.get(format!("{base}{path}")).send().await.unwrap();
+            let took = started.elapsed();
+            if path == "/readyz" {
+                log.slowest_readyz = log.slowest_readyz.max(took);
+            } else {
+                log.slowest_read = log.slowest_read.max(took);
+            }
+            log.count += 1;
+            if response.status() != 200 {
+                log.failures
+                    .push(format!("{path}: {}", response.status().as_u16()));
+            }
+        }
+    }
+    log
+}
+
+/// An operator's session holds one offer's row (`SELECT … FOR UPDATE` in an
+/// open transaction) for longer than a checkout's lock timeout, while more
+/// checkouts of that offer arrive at once than the pool has connections.
+/// Each gets `busy` (409, `Retry-After`) within about a second and nothing
+/// is reserved; meanwhile readiness and unrelated reads keep answering 200
+/// quickly. Once the row is free, the offer sells again, exactly once.
+#[tokio::test]
+async fn a_held_offer_gives_busy_checkouts_quickly_and_starves_nothing() {
+    let app = TestApp::spawn().await;
+    let (claire, basket) = shop(&app).await;
+    let offer_id = basket["lines"][0]["offer_id"].as_str().unwrap().to_owned();
+    // A running service: the pool's connections are already open.
+    let warm: Vec<_> = (0..16)
+        .map(|_| app.client.get(app.url("/api/v1/offers?limit=5")).send())
+        .collect();
+    for response in futures_util::future::join_all(warm).await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+
+    let mut operator = app.db().await;
+    operator
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM offers WHERE id = '{offer_id}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let held = Instant::now();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            tokio::spawn(unrelated_reads(
+                app.client.clone(),
+                app.address.clone(),
+                offer_id.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    // More than the pool's 16 connections.
+    let checkouts: Vec<_> = (0..24)
+        .map(|_| {
+            let request = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(&claire.access)
+                .header("Idempotency-Key", Uuid::now_v7().to_string())
+                .json(&basket);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let response = request.send().await.unwrap();
+                (started.elapsed(), response)
+            })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    let mut times = Vec::new();
+    for checkout in checkouts {
+        let (took, response) = checkout.await.unwrap();
+        slowest = slowest.max(took);
+        times.push(took.as_millis());
+        assert_eq!(response.headers()["retry-after"], "2");
+        let problem = assert_problem(response, 409, "busy").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("retry"),
+            "{problem}"
+        );
+    }
+    times.sort();
+    assert!(times[0] < 2000, "the first busy answers took {times:?} ms");
+    // Three waves of eight checkouts (half the pool), a second of lock
+    // timeout each, plus connecting and authenticating.
+    assert!(
+        slowest < Duration::from_secs(8),
+        "a busy checkout took {slowest:?}: {times:?} ms"
+    );
+    // The reads go on while the row stays held.
+    let mut reads_during = 0;
+    while held.elapsed() < Duration::from_secs(3) || reads_during == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        reads_during += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut reads = 0;
+    for reader in readers {
+        let log = reader.await.unwrap();
+        assert!(log.failures.is_empty(), "reads failed: {:?}", log.failures);
+        assert!(
+            log.slowest_readyz < Duration::from_secs(1),
+            "readyz took {:?}",
+            log.slowest_readyz
+        );
+        assert!(
+            log.slowest_read < Duration::from_secs(1),
+            "a read took {:?}",
+            log.slowest_read
+        );
+        reads += log.count;
+    }
+    assert!(reads >= 20, "only {reads} reads while the row was held");
+    eprintln!(
+        "held offer: busy checkouts answered in {times:?} ms; {reads} unrelated reads, all 200"
+    );
+
+    let mut db = app.db().await;
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Decimal::ZERO, "a busy checkout reserves nothing");
+    let stored: i64 = orders::table.count().get_result(&mut db).await.unwrap();
+    assert_eq!(stored, 0);
+
+    operator.batch_execute("ROLLBACK").await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth(&claire.access)
+        .header("Idempotency-Key", Uuid::now_v7().to_string())
+        .json(&basket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Decimal::from(5), "reserved once");
+    let stored: i64 = orders::table.count().get_result(&mut db).await.unwrap();
+    assert_eq!(stored, 1);
 }
