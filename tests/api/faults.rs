@@ -558,3 +558,227 @@ async fn a_held_offer_gives_busy_checkouts_quickly_and_starves_nothing() {
     let stored: i64 = orders::table.count().get_result(&mut db).await.unwrap();
     assert_eq!(stored, 1);
 }
+
+/// The cluster's processes: the postmaster (first line of
+/// `postmaster.pid`) and every process whose parent it is.
+fn cluster_processes(pgdata: &std::path::Path) -> Vec<i32> {
+    let pid_file = std::fs::read_to_string(pgdata.join("postmaster.pid")).unwrap();
+    let postmaster: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    let mut pids = vec![postmaster];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue; // already gone
+        };
+        // "pid (comm) state ppid …": comm may hold spaces, so read after ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok());
+        if parent == Some(postmaster) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// The cluster paused as a whole (SIGSTOP: a frozen VM, a network black
+/// hole); resumed when dropped, even if the test fails on the way.
+struct Paused(Vec<i32>);
+
+impl Paused {
+    fn pause(pgdata: &std::path::Path) -> Self {
+        let pids = cluster_processes(pgdata);
+        // The postmaster first, so that it starts nothing new meanwhile.
+        for pid in &pids {
+            assert_eq!(
+                unsafe { libc::kill(*pid, libc::SIGSTOP) },
+                0,
+                "SIGSTOP {pid}"
+            );
+        }
+        Self(pids)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        for pid in self.0.iter().rev() {
+            unsafe { libc::kill(*pid, libc::SIGCONT) };
+        }
+    }
+}
+
+/// A request during the pause: it must answer 503 problem+json with
+/// `Retry-After` within `bound`; returns how long it took.
+async fn answers_503_within(request: reqwest::RequestBuilder, bound: Duration) -> Duration {
+    let started = Instant::now();
+    let response = request.send().await.unwrap();
+    let took = started.elapsed();
+    let url = response.url().path().to_owned();
+    assert!(took < bound, "{url} took {took:?} (bound {bound:?})");
+    assert_eq!(response.headers()["retry-after"], "5", "{url}");
+    assert_problem(response, 503, "service-unavailable").await;
+    took
+}
+
+/// The test's own cluster is paused (SIGSTOP on the postmaster and all its
+/// children) for 20 s under a stream of checkouts, then resumed. During
+/// the pause every request answers 503 with `Retry-After` within its bound
+/// (`/readyz` within a second); after SIGCONT the service serves again
+/// within a second, without a restart; every acknowledged order is stored,
+/// once.
+#[tokio::test]
+async fn a_paused_database_gives_bounded_503s_and_recovery_within_a_second() {
+    let dir = std::env::temp_dir().join(format!("sesame-pause-{}", Uuid::new_v4().simple()));
+    let options = local::Options {
+        durable: false,
+        remove_on_stop: true,
+        max_connections: 60,
+    };
+    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
+    let url = cluster.url(local::DATABASE);
+    sesame::server::prepare(&url).await.expect("prepare");
+    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
+    let (claire, basket) = shop(&app).await;
+
+    let acknowledged: Acknowledged = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let streams: Vec<_> = (0..2)
+        .map(|_| {
+            tokio::spawn(checkout_stream(
+                app.client.clone(),
+                app.url("/api/v1/orders"),
+                claire.access.clone(),
+                basket.clone(),
+                acknowledged.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    wait_for(&acknowledged, 10, Duration::from_secs(30)).await;
+
+    let pgdata = dir.canonicalize().unwrap().join("pgdata");
+    let paused = Paused::pause(&pgdata);
+    let pause = Instant::now();
+    // An ordinary request waits at most the pool's wait (5 s here) for a
+    // connection, or its deadline (6 s) once it has one.
+    let bound = Duration::from_secs(7);
+    let (mut slowest_ready, mut slowest_read, mut slowest_checkout) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut rounds = 0;
+    while pause.elapsed() < Duration::from_secs(20) - bound {
+        let checkout = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&claire.access)
+            .header("Idempotency-Key", Uuid::now_v7().to_string())
+            .json(&basket);
+        let (ready, read, checkout) = tokio::join!(
+            answers_503_within(app.client.get(app.url("/readyz")), Duration::from_secs(1)),
+            answers_503_within(app.client.get(app.url("/api/v1/communes/91103")), bound),
+            answers_503_within(checkout, bound),
+        );
+        slowest_ready = slowest_ready.max(ready);
+        slowest_read = slowest_read.max(read);
+        slowest_checkout = slowest_checkout.max(checkout);
+        rounds += 1;
+    }
+    assert!(rounds >= 2, "{rounds} rounds during the pause");
+    while pause.elapsed() < Duration::from_secs(20) {
+        let started = Instant::now();
+        let response = app.get("/readyz").await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_problem(response, 503, "service-unavailable").await;
+    }
+
+    drop(paused);
+    let resumed = Instant::now();
+    // Like a careful client, the checkout keeps its key until it is answered 201.
+    let key = Uuid::now_v7().to_string();
+    let mut serving = None;
+    let created = loop {
+        let ready = app.get("/readyz").await.status() == 200;
+        let read = app.get("/api/v1/communes/91103").await.status() == 200;
+        if ready && read {
+            serving.get_or_insert(resumed.elapsed());
+            let response = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(&claire.access)
+                .header("Idempotency-Key", &key)
+                .json(&basket)
+                .send()
+                .await
+                .unwrap();
+            if response.status() == 201 {
+                break response.json::<Value>().await.unwrap();
+            }
+        }
+        assert!(
+            resumed.elapsed() < Duration::from_secs(1),
+            "not serving {:?} after SIGCONT",
+            resumed.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let first_checkout = resumed.elapsed();
+    assert!(
+        first_checkout < Duration::from_secs(1),
+        "{first_checkout:?}"
+    );
+    let ids = created["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    acknowledged.lock().unwrap().insert(key, ids);
+    let before = acknowledged.lock().unwrap().len();
+    wait_for(&acknowledged, before + 10, Duration::from_secs(10)).await;
+    stop.store(true, Ordering::Relaxed);
+    for stream in streams {
+        stream.await.unwrap();
+    }
+    eprintln!(
+        "paused 20 s: {rounds} rounds; slowest 503 of /readyz {slowest_ready:?}, of a read \
+         {slowest_read:?}, of a checkout {slowest_checkout:?}; after SIGCONT reads served in \
+         {:?}, a checkout acknowledged in {first_checkout:?}",
+        serving.unwrap_or_default()
+    );
+
+    // Every acknowledged checkout is there, once; nothing else is.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut db = AsyncPgConnection::establish(&url).await.unwrap();
+    let mut stored: Vec<Uuid> = orders::table
+        .select(orders::id)
+        .load(&mut db)
+        .await
+        .unwrap();
+    stored.sort();
+    let mut expected: Vec<Uuid> = acknowledged
+        .values()
+        .flatten()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), acknowledged.len(), "one order per checkout");
+    assert_eq!(
+        stored, expected,
+        "the orders stored are exactly those acknowledged"
+    );
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Decimal::from(5 * expected.len()));
+    drop(db);
+    drop(app);
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .expect("stop");
+}
