@@ -108,7 +108,7 @@ fn month_index(date: chrono::NaiveDate) -> i32 {
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not an owner of a verified authority", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "A release of this EPCI already covers part of the period (`release-overlap`)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "A release of this EPCI already covers part of the period (`release-overlap`), or another release of it is still being built after a minute (`busy`)", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Invalid period or thresholds, each named", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable, or too many exports at once", body = Problem, content_type = PROBLEM),
     ),

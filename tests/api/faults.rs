@@ -508,6 +508,7 @@ async fn a_held_offer_gives_busy_checkouts_quickly_and_starves_nothing() {
     }
     stop.store(true, Ordering::Relaxed);
     let mut reads = 0;
+    let (mut slowest_ready, mut slowest_read) = (Duration::ZERO, Duration::ZERO);
     for reader in readers {
         let log = reader.await.unwrap();
         assert!(log.failures.is_empty(), "reads failed: {:?}", log.failures);
@@ -522,10 +523,13 @@ async fn a_held_offer_gives_busy_checkouts_quickly_and_starves_nothing() {
             log.slowest_read
         );
         reads += log.count;
+        slowest_ready = slowest_ready.max(log.slowest_readyz);
+        slowest_read = slowest_read.max(log.slowest_read);
     }
     assert!(reads >= 20, "only {reads} reads while the row was held");
     eprintln!(
-        "held offer: busy checkouts answered in {times:?} ms; {reads} unrelated reads, all 200"
+        "held offer: busy checkouts answered in {times:?} ms; {reads} unrelated reads, all 200, \
+         slowest {slowest_read:?}, slowest /readyz {slowest_ready:?}"
     );
 
     let mut db = app.db().await;
