@@ -214,10 +214,6 @@ impl DbPool {
         conn.deadline.send_replace(Some(started + PROBE_DEADLINE));
         Ok(DbConn { conn, _slot: None })
     }
-
-    pub fn max_size(&self) -> usize {
-        self.pool.status().max_size
-    }
 }
 
 /// A pool of at most `max_size` connections that never makes a request wait
