@@ -5,10 +5,7 @@ pub mod local;
 pub mod owner;
 mod pool;
 
-pub use pool::{
-    DbConn, DbPool, IDLE_IN_TRANSACTION_TIMEOUT, LOCK_TIMEOUT, PROBE_DEADLINE, PoolError,
-    STATEMENT_TIMEOUT, Work, build_pool,
-};
+pub use pool::{DbConn, DbPool, PoolError, Work, build_pool};
 
 use std::collections::BTreeSet;
 
