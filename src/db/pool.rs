@@ -78,6 +78,38 @@ pub struct PgConn {
 
 pub struct Manager {
     config: tokio_postgres::Config,
+    drivers: Drivers,
+}
+
+/// The runtime (one thread) that owns the pool's sockets and drives them.
+/// A connection opened by an HTTP worker would otherwise die with that
+/// worker's runtime: workers stop one by one while the server drains, and
+/// a request still running on another worker would lose its connection.
+struct Drivers(Option<tokio::runtime::Runtime>);
+
+impl Drivers {
+    fn new() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("sesame-db")
+            .enable_all()
+            .build()?;
+        Ok(Self(Some(runtime)))
+    }
+
+    fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+}
+
+impl Drop for Drivers {
+    fn drop(&mut self) {
+        // The pool may be dropped inside an async task, where a runtime
+        // cannot block to shut down.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl managed::Manager for Manager {
@@ -85,7 +117,7 @@ impl managed::Manager for Manager {
     type Error = diesel_async::pooled_connection::PoolError;
 
     async fn create(&self) -> Result<PgConn, Self::Error> {
-        open(&self.config)
+        open(&self.config, &self.drivers)
             .await
             .map_err(diesel_async::pooled_connection::PoolError::ConnectionError)
     }
@@ -100,47 +132,81 @@ impl managed::Manager for Manager {
     }
 }
 
-/// Connects, then drives the connection in its own task, which also
-/// enforces the holder's deadline.
-async fn open(config: &tokio_postgres::Config) -> Result<PgConn, ConnectionError> {
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
-    let cancel = client.cancel_token();
-    let (deadline, mut watched) = watch::channel(None::<Instant>);
-    tokio::spawn(async move {
-        tokio::pin!(connection);
-        loop {
-            let due = *watched.borrow_and_update();
-            tokio::select! {
-                // Ends when the client is dropped or the socket fails.
-                _ = &mut connection => return,
-                changed = watched.changed() => {
-                    if changed.is_err() {
-                        let _ = connection.await;
-                        return;
-                    }
-                }
-                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
-                    tracing::warn!("database deadline passed: query cancelled, connection closed");
-                    // The server stops the query when it can; we stop waiting now.
-                    tokio::spawn(async move {
-                        let _ = tokio::time::timeout(
-                            Duration::from_secs(10),
-                            cancel.cancel_query(NoTls),
-                        )
-                        .await;
-                    });
-                    return; // drops the socket: the pending query fails at once
+/// Drives one connection until its client is dropped or its socket fails,
+/// or until its holder's deadline passes: then the server is asked to cancel
+/// the query and the socket is closed, so that the query waiting on it fails
+/// at once even if the server never answers.
+async fn drive(
+    connection: tokio_postgres::Connection<
+        tokio_postgres::Socket,
+        tokio_postgres::tls::NoTlsStream,
+    >,
+    cancel: tokio_postgres::CancelToken,
+    mut watched: watch::Receiver<Option<Instant>>,
+) {
+    tokio::pin!(connection);
+    loop {
+        let due = *watched.borrow_and_update();
+        tokio::select! {
+            _ = &mut connection => return,
+            changed = watched.changed() => {
+                if changed.is_err() {
+                    let _ = connection.await;
+                    return;
                 }
             }
+            () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                tracing::warn!("database deadline passed: query cancelled, connection closed");
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(10), cancel.cancel_query(NoTls))
+                        .await;
+                });
+                return;
+            }
         }
+    }
+}
+
+/// Connects on the drivers' runtime, which then drives the connection in a
+/// task of its own that also enforces the holder's deadline.
+async fn open(
+    config: &tokio_postgres::Config,
+    drivers: &Drivers,
+) -> Result<PgConn, ConnectionError> {
+    let bad = |e: String| ConnectionError::BadConnection(e);
+    let config = config.clone();
+    let handle = drivers
+        .handle()
+        .ok_or_else(|| bad("the pool is closed".into()))?;
+    let opened = handle.spawn(async move {
+        // A silent server never finishes the start-up: give up with the pool.
+        let wait = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(Duration::from_secs(10));
+        let (client, connection) = tokio::time::timeout(wait, config.connect(NoTls))
+            .await
+            .map_err(|_| "timed out connecting".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let (deadline, watched) = watch::channel(None::<Instant>);
+        tokio::spawn(drive(connection, client.cancel_token(), watched));
+        Ok::<_, String>((client, deadline))
     });
+    // Given up on (the pool's create timeout): stop connecting, too.
+    let _abort = AbortOnDrop(opened.abort_handle());
+    let (client, deadline) = opened.await.map_err(|e| bad(e.to_string()))?.map_err(bad)?;
     let conn = AsyncPgConnection::try_from(client)
         .await
         .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
     Ok(PgConn { conn, deadline })
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A connection checked out of the pool, with a deadline; back in the pool
@@ -244,7 +310,8 @@ pub fn build_pool(database_url: &str, max_size: usize, wait: Duration) -> anyhow
         .keepalives_interval(Duration::from_secs(10))
         .keepalives_retries(3)
         .tcp_user_timeout(Duration::from_secs(30));
-    let pool = managed::Pool::builder(Manager { config })
+    let drivers = Drivers::new().context("cannot start the database connections' runtime")?;
+    let pool = managed::Pool::builder(Manager { config, drivers })
         .max_size(max_size)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(wait))
