@@ -102,7 +102,8 @@ struct BasketOffer {
 }
 
 /// The basket's offers, locked in id order (`FOR UPDATE OF o`: the
-/// suppliers' and communes' rows stay free).
+/// suppliers' and communes' rows stay free), each waited for at most the
+/// transaction's lock timeout.
 async fn lock_offers(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ApiResult<Vec<BasketOffer>> {
     Ok(diesel::sql_query(
         "SELECT o.id, o.supplier_id, s.status AS supplier_status, o.producer_id, o.producer_name, \
