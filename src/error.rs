@@ -13,6 +13,9 @@ pub const PROBLEM_BASE: &str = "https://sesame.example/problems/";
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// Seconds a client should wait before retrying when the database is unavailable.
 const RETRY_AFTER_SECONDS: &str = "5";
+/// Seconds before retrying an operation whose rows another transaction held:
+/// locks are usually brief, and a retry soon most often succeeds.
+const BUSY_RETRY_AFTER_SECONDS: &str = "2";
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,6 +109,8 @@ pub enum ApiError {
     #[error("a request with this Idempotency-Key is still being processed; retry in a moment")]
     IdempotencyInProgress,
     #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
     PreconditionRequired(String),
@@ -179,6 +184,7 @@ impl ApiError {
                 "idempotency-in-progress",
                 "Same request already in progress",
             ),
+            Self::Busy(_) => ("busy", "Held by another operation"),
             Self::PreconditionFailed(_) => {
                 ("stale-version", "The resource changed since it was read")
             }
@@ -230,7 +236,8 @@ impl ResponseError for ApiError {
             | Self::OutOfStock(_)
             | Self::InvalidTransition { .. }
             | Self::ReleaseOverlap(_)
-            | Self::IdempotencyInProgress => StatusCode::CONFLICT,
+            | Self::IdempotencyInProgress
+            | Self::Busy(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -258,6 +265,9 @@ impl ResponseError for ApiError {
             }
             Self::IdempotencyInProgress => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::Busy(_) => {
+                response.insert_header((header::RETRY_AFTER, BUSY_RETRY_AFTER_SECONDS));
             }
             Self::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
@@ -313,14 +323,35 @@ impl From<diesel::result::Error> for ApiError {
             {
                 Self::validation("body", "the result would be too large")
             }
+            // lock_timeout (55P03): another transaction holds a row this one
+            // needs (a checkout of the same offer, an import, an operator's
+            // session). The service is fine and the state is unchanged: 409,
+            // not a 5xx that would count against the instance's health.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().contains("lock timeout")
+                    || info.message().starts_with("could not obtain lock") =>
+            {
+                Self::Busy(
+                    "another operation holds what this one needs (an offer, an order); \
+                     nothing was changed, retry in a moment"
+                        .into(),
+                )
+            }
             // statement_timeout: too much to aggregate at once, not a fault.
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if info.message().contains("statement timeout")
-                    || info.message().contains("lock timeout") =>
+                if info.message().contains("statement timeout") =>
             {
                 Self::Unavailable(
                     "the query took too long; ask for a shorter period or retry later".into(),
                 )
+            }
+            // Our own cancel request, sent when a request's deadline passed.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info
+                    .message()
+                    .contains("canceling statement due to user request") =>
+            {
+                Self::Unavailable("the database did not answer in time".into())
             }
             Error::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if is_server_going_away(info.message()) =>

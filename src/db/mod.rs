@@ -3,51 +3,21 @@
 
 pub mod local;
 pub mod owner;
+mod pool;
+
+pub use pool::{DbConn, DbPool, PoolError, Work, build_pool};
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use anyhow::Context;
-use deadpool::Runtime;
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
-};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-
-pub type DbPool = Pool<AsyncPgConnection>;
-pub type DbConn = Object<AsyncPgConnection>;
-pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
-
-/// A pool that never makes a request wait longer than `timeout` for a
-/// connection: past it the request gets a 503 instead of hanging.
-pub fn build_pool(
-    database_url: &str,
-    max_size: usize,
-    timeout: Duration,
-) -> anyhow::Result<DbPool> {
-    let mut config = ManagerConfig::default();
-    // A broken connection is detected by the driver (closed socket) and dropped;
-    // no extra round trip per checkout.
-    config.recycling_method = RecyclingMethod::Fast;
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
-    Pool::builder(manager)
-        .max_size(max_size)
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(timeout))
-        .create_timeout(Some(timeout))
-        .recycle_timeout(Some(timeout))
-        .build()
-        .context("cannot build the database connection pool")
-}
 
 /// Applies every pending migration and returns the versions it applied.
 /// Diesel's migration runner is synchronous, so it runs on the blocking pool.

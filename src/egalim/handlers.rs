@@ -14,7 +14,7 @@ use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::codes::{OrganisationKind, OrganisationStatus, from_db};
-use crate::db::DbConn;
+use crate::db::{DbConn, Work};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::Query;
 use crate::http::negotiate::{csv_response, csv_table, csv_text, wants_csv};
@@ -22,6 +22,9 @@ use crate::http::negotiate::{csv_response, csv_table, csv_text, wants_csv};
 const PROBLEM: &str = "application/problem+json";
 /// The longest period a request may cover.
 const MAX_DAYS: i64 = 3 * 366;
+/// An indicators request runs at most two aggregates, each bounded by
+/// [`queries::AGGREGATE_SETTINGS`]' 60 s, and a few short queries.
+const AGGREGATES: Work = Work::Long(std::time::Duration::from_secs(125));
 
 /// The period asked: a year, a range, or the current year in Paris.
 async fn period(
@@ -101,7 +104,7 @@ pub async fn canteen_indicators(
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
     let csv = wants_csv(&req, query.format);
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let canteen = readable_canteen(&mut conn, &user, id.into_inner()).await?;
     let cells = queries::canteen_cells(&mut conn, &canteen, period.from, period.to).await?;
@@ -152,7 +155,7 @@ pub async fn ma_cantine_purchases(
     id: web::Path<Uuid>,
     Query(query): Query<MaCantineQuery>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let canteen = readable_canteen(&mut conn, &user, id.into_inner()).await?;
     let purchases = queries::purchases(&mut conn, &canteen, period.from, period.to).await?;
@@ -212,7 +215,7 @@ pub async fn territory_statistics(
 ) -> ApiResult<HttpResponse> {
     let csv = wants_csv(&req, query.format);
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let epci = readable_authority(&mut conn, &user, id).await?;
     let cells = queries::territory_cells(&mut conn, &epci, period.from, period.to).await?;
@@ -315,7 +318,7 @@ pub async fn territory_progress(
 ) -> ApiResult<HttpResponse> {
     let csv = wants_csv(&req, query.format);
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let epci = readable_authority(&mut conn, &user, id).await?;
     let rows = queries::territory_canteens(&mut conn, &epci, period.from, period.to).await?;

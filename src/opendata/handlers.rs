@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
+use crate::db::Work;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::extract::{Json, Query};
 use crate::http::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -25,6 +26,12 @@ use crate::http::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 const PROBLEM: &str = "application/problem+json";
 /// The longest period of one release, in months.
 const MAX_MONTHS: u32 = 36;
+/// A build runs several statements, each bounded at 300 s by the build's
+/// `SET LOCAL`, and may first wait up to 60 s for another build of its EPCI:
+/// ten minutes in all. Builds are rare, and capped at two at once.
+const BUILD: Work = Work::Long(std::time::Duration::from_secs(600));
+/// One page of a download: one statement bounded at 30 s.
+const PAGE: Work = Work::Long(std::time::Duration::from_secs(35));
 
 /// Checks a publishing request against today (Paris time).
 fn validate(
@@ -101,7 +108,7 @@ fn month_index(date: chrono::NaiveDate) -> i32 {
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not an owner of a verified authority", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "A release of this EPCI already covers part of the period (`release-overlap`)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "A release of this EPCI already covers part of the period (`release-overlap`), or another release of it is still being built after a minute (`busy`)", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Invalid period or thresholds, each named", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable, or too many exports at once", body = Problem, content_type = PROBLEM),
     ),
@@ -114,7 +121,7 @@ pub async fn publish_release(
     Json(body): Json<PublishRelease>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get_for(BUILD).await?;
     let org = access(&mut conn, id, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::PublishOpenData)?;
     let epci = crate::egalim::queries::authority_epci(&mut conn, id)
@@ -371,7 +378,7 @@ pub async fn get_release_file(
                 Step::Head => Some((Ok(Bytes::from(file.head())), Step::Rows { after: 0, first: true })),
                 Step::Rows { after, first } => {
                     let page = async {
-                        let mut conn = pool.get().await?;
+                        let mut conn = pool.get_for(PAGE).await?;
                         conn.transaction::<_, ApiError, _>(async |conn| {
                             conn.batch_execute("SET LOCAL statement_timeout = '30s'").await?;
                             Ok(file.page(conn, id, after, first).await?)

@@ -1,6 +1,7 @@
 //! Checkout: a basket becomes one order per supplier, in one transaction.
 //!
-//! In order: the Idempotency-Key is locked (a concurrent duplicate gets 409)
+//! In order: the transaction's lock timeout is set (a held offer gives
+//! `busy` within a second); the Idempotency-Key is locked (a concurrent duplicate gets 409)
 //! and looked up (a replay gets the stored response); the basket's offers are
 //! locked in id order (no deadlock between baskets) and every line checked,
 //! all failures reported at once; stock is reserved with conditional
@@ -11,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use diesel::sql_types::{Array, Date, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -101,7 +102,8 @@ struct BasketOffer {
 }
 
 /// The basket's offers, locked in id order (`FOR UPDATE OF o`: the
-/// suppliers' and communes' rows stay free).
+/// suppliers' and communes' rows stay free), each waited for at most the
+/// transaction's lock timeout.
 async fn lock_offers(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ApiResult<Vec<BasketOffer>> {
     Ok(diesel::sql_query(
         "SELECT o.id, o.supplier_id, s.status AS supplier_status, o.producer_id, o.producer_name, \
@@ -299,6 +301,13 @@ pub async fn place(
     .await
 }
 
+/// A checkout waits this long for an offer row another transaction holds
+/// (another checkout of the same offer takes milliseconds; an import or an
+/// operator's session may take much longer), then answers `busy`. Well
+/// below the pool's wait, so that waiting checkouts never hold connections
+/// other requests need for long.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '1s'";
+
 async fn place_in_transaction(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
@@ -306,6 +315,7 @@ async fn place_in_transaction(
     request: &CheckoutRequest,
     hash: &[u8],
 ) -> ApiResult<Outcome> {
+    conn.batch_execute(LOCK_TIMEOUT).await?;
     let (locked, today) = queries::lock_key(conn, request.buyer_id, key).await?;
     if !locked {
         return Err(ApiError::IdempotencyInProgress);

@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
-use crate::db::DbConn;
+use crate::db::{DbConn, Work};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, Query};
 use crate::http::negotiate::{csv_response, wants_csv};
@@ -100,7 +100,8 @@ fn created(body: serde_json::Value, replayed: bool) -> HttpResponse {
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a verified canteen", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such organisation visible to the caller", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "`out-of-stock` (with `available` per short line), or `idempotency-in-progress`", body = Problem, content_type = PROBLEM,
+        (status = 409, description = "`out-of-stock` (with `available` per short line); `idempotency-in-progress`; or `busy`: an offer of the basket is held by another transaction for longer than a second, nothing was reserved, retry after `Retry-After`", body = Problem, content_type = PROBLEM,
+            headers(("Retry-After" = u32, description = "With `idempotency-in-progress` (1) and `busy` (2): seconds to wait before retrying with the same key")),
             example = json!({"type": "https://sesame.example/problems/out-of-stock", "title": "Not enough stock", "status": 409,
                 "detail": "not enough stock for 1 line(s) of the basket",
                 "available": [{"line": 1, "offer_id": "0193a6f2-8b44-7c01-a2d4-6e7f8a9b0c12", "requested": "30", "available": "12.5"}]})),
@@ -116,7 +117,7 @@ pub async fn place_order(
     Json(body): Json<CheckoutRequest>,
 ) -> ApiResult<HttpResponse> {
     let key = idempotency_key(&req)?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.pool.get_for(Work::Checkout).await?;
     Ok(match checkout::place(&mut conn, &user, &key, body).await? {
         Outcome::Created(checkout) => created(checkout, false),
         Outcome::Replayed(stored) => created(stored, true),
@@ -274,7 +275,7 @@ macro_rules! transition_handler {
                 (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
                 (status = 403, description = "The other party's transition, or a suspended organisation", body = Problem, content_type = PROBLEM),
                 (status = 404, description = "No such order visible to the caller", body = Problem, content_type = PROBLEM),
-                (status = 409, description = "`invalid-transition`: not from the order's status; `allowed` lists what the caller may do", body = Problem, content_type = PROBLEM,
+                (status = 409, description = "`invalid-transition`: not from the order's status; `allowed` lists what the caller may do. Or `busy`: the order or its offers are held by another transaction; retry after `Retry-After`", body = Problem, content_type = PROBLEM,
                     example = json!({"type": "https://sesame.example/problems/invalid-transition", "title": "Transition not allowed from this status",
                         "status": 409, "detail": "cannot accept an order that is cancelled", "allowed": []})),
                 (status = 422, description = "Invalid fields, each named", body = Problem, content_type = PROBLEM),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Days, Weekday};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sesame::db::local::{self, LocalPostgres};
@@ -377,4 +377,412 @@ async fn sigterm_during_checkouts_loses_nothing_acknowledged_and_writes_nothing_
         Decimal::from(5 * stored.len()),
         "stock held by the stored orders only"
     );
+}
+
+/// What a stream of reads saw: the slowest answer, and any that was not 200.
+#[derive(Default)]
+struct ReadLog {
+    slowest_readyz: Duration,
+    slowest_read: Duration,
+    count: usize,
+    failures: Vec<String>,
+}
+
+/// Reads that have nothing to do with the held offer's checkout, over and
+/// over until `stop`: readiness, the public search, a commune, the held
+/// offer itself (a plain read takes no row lock).
+async fn unrelated_reads(
+    client: reqwest::Client,
+    base: String,
+    offer_id: String,
+    stop: Arc<AtomicBool>,
+) -> ReadLog {
+    let mut log = ReadLog::default();
+    let paths = [
+        "/readyz".to_owned(),
+        "/api/v1/offers?limit=5".to_owned(),
+        "/api/v1/communes/91103".to_owned(),
+        format!("/api/v1/offers/{offer_id}"),
+    ];
+    while !AtomicBool::load(&stop, Ordering::Relaxed) {
+        for path in &paths {
+            let started = Instant::now();
+            let response = client.get(format!("{base}{path}")).send().await.unwrap();
+            let took = started.elapsed();
+            if path == "/readyz" {
+                log.slowest_readyz = log.slowest_readyz.max(took);
+            } else {
+                log.slowest_read = log.slowest_read.max(took);
+            }
+            log.count += 1;
+            if response.status() != 200 {
+                log.failures
+                    .push(format!("{path}: {}", response.status().as_u16()));
+            }
+        }
+    }
+    log
+}
+
+/// An operator's session holds one offer's row (`SELECT … FOR UPDATE` in an
+/// open transaction) for longer than a checkout's lock timeout, while more
+/// checkouts of that offer arrive at once than the pool has connections.
+/// Each gets `busy` (409, `Retry-After`) within about a second and nothing
+/// is reserved; meanwhile readiness and unrelated reads keep answering 200
+/// quickly. Once the row is free, the offer sells again, exactly once.
+#[tokio::test]
+async fn a_held_offer_gives_busy_checkouts_quickly_and_starves_nothing() {
+    let app = TestApp::spawn().await;
+    let (claire, basket) = shop(&app).await;
+    let offer_id = basket["lines"][0]["offer_id"].as_str().unwrap().to_owned();
+    // A running service: the pool's connections are already open.
+    let warm: Vec<_> = (0..16)
+        .map(|_| app.client.get(app.url("/api/v1/offers?limit=5")).send())
+        .collect();
+    for response in futures_util::future::join_all(warm).await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+
+    let mut operator = app.db().await;
+    operator
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM offers WHERE id = '{offer_id}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let held = Instant::now();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            tokio::spawn(unrelated_reads(
+                app.client.clone(),
+                app.address.clone(),
+                offer_id.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    // More than the pool's 16 connections.
+    let checkouts: Vec<_> = (0..24)
+        .map(|_| {
+            let request = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(&claire.access)
+                .header("Idempotency-Key", Uuid::now_v7().to_string())
+                .json(&basket);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let response = request.send().await.unwrap();
+                (started.elapsed(), response)
+            })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    let mut times = Vec::new();
+    for checkout in checkouts {
+        let (took, response) = checkout.await.unwrap();
+        slowest = slowest.max(took);
+        times.push(took.as_millis());
+        assert_eq!(response.headers()["retry-after"], "2");
+        let problem = assert_problem(response, 409, "busy").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("retry"),
+            "{problem}"
+        );
+    }
+    times.sort();
+    assert!(times[0] < 2000, "the first busy answers took {times:?} ms");
+    // Three waves of eight checkouts (half the pool), a second of lock
+    // timeout each, plus connecting and authenticating.
+    assert!(
+        slowest < Duration::from_secs(8),
+        "a busy checkout took {slowest:?}: {times:?} ms"
+    );
+    // The reads go on while the row stays held.
+    let mut reads_during = 0;
+    while held.elapsed() < Duration::from_secs(3) || reads_during == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        reads_during += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut reads = 0;
+    let (mut slowest_ready, mut slowest_read) = (Duration::ZERO, Duration::ZERO);
+    for reader in readers {
+        let log = reader.await.unwrap();
+        assert!(log.failures.is_empty(), "reads failed: {:?}", log.failures);
+        assert!(
+            log.slowest_readyz < Duration::from_secs(1),
+            "readyz took {:?}",
+            log.slowest_readyz
+        );
+        assert!(
+            log.slowest_read < Duration::from_secs(1),
+            "a read took {:?}",
+            log.slowest_read
+        );
+        reads += log.count;
+        slowest_ready = slowest_ready.max(log.slowest_readyz);
+        slowest_read = slowest_read.max(log.slowest_read);
+    }
+    assert!(reads >= 20, "only {reads} reads while the row was held");
+    eprintln!(
+        "held offer: busy checkouts answered in {times:?} ms; {reads} unrelated reads, all 200, \
+         slowest {slowest_read:?}, slowest /readyz {slowest_ready:?}"
+    );
+
+    let mut db = app.db().await;
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Decimal::ZERO, "a busy checkout reserves nothing");
+    let stored: i64 = orders::table.count().get_result(&mut db).await.unwrap();
+    assert_eq!(stored, 0);
+
+    operator.batch_execute("ROLLBACK").await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth(&claire.access)
+        .header("Idempotency-Key", Uuid::now_v7().to_string())
+        .json(&basket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Decimal::from(5), "reserved once");
+    let stored: i64 = orders::table.count().get_result(&mut db).await.unwrap();
+    assert_eq!(stored, 1);
+}
+
+/// The cluster's processes: the postmaster (first line of
+/// `postmaster.pid`) and every process whose parent it is.
+fn cluster_processes(pgdata: &std::path::Path) -> Vec<i32> {
+    let pid_file = std::fs::read_to_string(pgdata.join("postmaster.pid")).unwrap();
+    let postmaster: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    let mut pids = vec![postmaster];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue; // already gone
+        };
+        // "pid (comm) state ppid …": comm may hold spaces, so read after ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok());
+        if parent == Some(postmaster) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// The cluster paused as a whole (SIGSTOP: a frozen VM, a network black
+/// hole); resumed when dropped, even if the test fails on the way.
+struct Paused(Vec<i32>);
+
+impl Paused {
+    fn pause(pgdata: &std::path::Path) -> Self {
+        let pids = cluster_processes(pgdata);
+        // The postmaster first, so that it starts nothing new meanwhile.
+        for pid in &pids {
+            assert_eq!(
+                unsafe { libc::kill(*pid, libc::SIGSTOP) },
+                0,
+                "SIGSTOP {pid}"
+            );
+        }
+        Self(pids)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        for pid in self.0.iter().rev() {
+            unsafe { libc::kill(*pid, libc::SIGCONT) };
+        }
+    }
+}
+
+/// A request during the pause: it must answer 503 problem+json with
+/// `Retry-After` within `bound`; returns how long it took.
+async fn answers_503_within(request: reqwest::RequestBuilder, bound: Duration) -> Duration {
+    let started = Instant::now();
+    let response = request.send().await.unwrap();
+    let took = started.elapsed();
+    let url = response.url().path().to_owned();
+    assert!(took < bound, "{url} took {took:?} (bound {bound:?})");
+    assert_eq!(response.headers()["retry-after"], "5", "{url}");
+    assert_problem(response, 503, "service-unavailable").await;
+    took
+}
+
+/// The test's own cluster is paused (SIGSTOP on the postmaster and all its
+/// children) for 20 s under a stream of checkouts, then resumed. During
+/// the pause every request answers 503 with `Retry-After` within its bound
+/// (`/readyz` within a second); after SIGCONT the service serves again
+/// within a second, without a restart; every acknowledged order is stored,
+/// once.
+#[tokio::test]
+async fn a_paused_database_gives_bounded_503s_and_recovery_within_a_second() {
+    let dir = std::env::temp_dir().join(format!("sesame-pause-{}", Uuid::new_v4().simple()));
+    let options = local::Options {
+        durable: false,
+        remove_on_stop: true,
+        max_connections: 60,
+    };
+    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
+    let url = cluster.url(local::DATABASE);
+    sesame::server::prepare(&url).await.expect("prepare");
+    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
+    let (claire, basket) = shop(&app).await;
+
+    let acknowledged: Acknowledged = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let streams: Vec<_> = (0..2)
+        .map(|_| {
+            tokio::spawn(checkout_stream(
+                app.client.clone(),
+                app.url("/api/v1/orders"),
+                claire.access.clone(),
+                basket.clone(),
+                acknowledged.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    wait_for(&acknowledged, 10, Duration::from_secs(30)).await;
+
+    let pgdata = dir.canonicalize().unwrap().join("pgdata");
+    let paused = Paused::pause(&pgdata);
+    let pause = Instant::now();
+    // An ordinary request waits at most the pool's wait (5 s here) for a
+    // connection, or its deadline (6 s) once it has one.
+    let bound = Duration::from_secs(7);
+    let (mut slowest_ready, mut slowest_read, mut slowest_checkout) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut rounds = 0;
+    while pause.elapsed() < Duration::from_secs(20) - bound {
+        let checkout = app
+            .client
+            .post(app.url("/api/v1/orders"))
+            .bearer_auth(&claire.access)
+            .header("Idempotency-Key", Uuid::now_v7().to_string())
+            .json(&basket);
+        let (ready, read, checkout) = tokio::join!(
+            answers_503_within(app.client.get(app.url("/readyz")), Duration::from_secs(1)),
+            answers_503_within(app.client.get(app.url("/api/v1/communes/91103")), bound),
+            answers_503_within(checkout, bound),
+        );
+        slowest_ready = slowest_ready.max(ready);
+        slowest_read = slowest_read.max(read);
+        slowest_checkout = slowest_checkout.max(checkout);
+        rounds += 1;
+    }
+    assert!(rounds >= 2, "{rounds} rounds during the pause");
+    while pause.elapsed() < Duration::from_secs(20) {
+        let started = Instant::now();
+        let response = app.get("/readyz").await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_problem(response, 503, "service-unavailable").await;
+    }
+
+    drop(paused);
+    let resumed = Instant::now();
+    // Like a careful client, the checkout keeps its key until it is answered 201.
+    let key = Uuid::now_v7().to_string();
+    let mut serving = None;
+    let created = loop {
+        let ready = app.get("/readyz").await.status() == 200;
+        let read = app.get("/api/v1/communes/91103").await.status() == 200;
+        if ready && read {
+            serving.get_or_insert(resumed.elapsed());
+            let response = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(&claire.access)
+                .header("Idempotency-Key", &key)
+                .json(&basket)
+                .send()
+                .await
+                .unwrap();
+            if response.status() == 201 {
+                break response.json::<Value>().await.unwrap();
+            }
+        }
+        assert!(
+            resumed.elapsed() < Duration::from_secs(1),
+            "not serving {:?} after SIGCONT",
+            resumed.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let first_checkout = resumed.elapsed();
+    assert!(
+        first_checkout < Duration::from_secs(1),
+        "{first_checkout:?}"
+    );
+    let ids = created["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    acknowledged.lock().unwrap().insert(key, ids);
+    let before = acknowledged.lock().unwrap().len();
+    wait_for(&acknowledged, before + 10, Duration::from_secs(10)).await;
+    stop.store(true, Ordering::Relaxed);
+    for stream in streams {
+        stream.await.unwrap();
+    }
+    eprintln!(
+        "paused 20 s: {rounds} rounds; slowest 503 of /readyz {slowest_ready:?}, of a read \
+         {slowest_read:?}, of a checkout {slowest_checkout:?}; after SIGCONT reads served in \
+         {:?}, a checkout acknowledged in {first_checkout:?}",
+        serving.unwrap_or_default()
+    );
+
+    // Every acknowledged checkout is there, once; nothing else is.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut db = AsyncPgConnection::establish(&url).await.unwrap();
+    let mut stored: Vec<Uuid> = orders::table
+        .select(orders::id)
+        .load(&mut db)
+        .await
+        .unwrap();
+    stored.sort();
+    let mut expected: Vec<Uuid> = acknowledged
+        .values()
+        .flatten()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), acknowledged.len(), "one order per checkout");
+    assert_eq!(
+        stored, expected,
+        "the orders stored are exactly those acknowledged"
+    );
+    let reserved: Decimal = offers::table
+        .select(offers::stock_reserved)
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Decimal::from(5 * expected.len()));
+    drop(db);
+    drop(app);
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .expect("stop");
 }
