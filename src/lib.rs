@@ -36,6 +36,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::db::DbPool;
 use crate::http::extract::{BodyLimit, path_config, payload_config};
 use crate::http::fallback::{KnownRoutes, not_routed};
+use crate::http::limits::request_limits;
 use crate::http::middleware::request_context;
 
 /// What every handler can reach.
@@ -137,10 +138,15 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", api))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(not_routed))
+        .wrap(from_fn(request_limits))
         .wrap(
             DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))
-                .add(("Referrer-Policy", "no-referrer")),
+                .add(("Referrer-Policy", "no-referrer"))
+                // No page of ours (the Swagger UI above all) may be framed by
+                // another site: clickjacking.
+                .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+                .add(("X-Frame-Options", "DENY")),
         )
         .wrap(Condition::new(!state_cors_empty, cors))
         .wrap(Compress::default())
