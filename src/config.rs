@@ -68,6 +68,17 @@ pub struct Settings {
     #[arg(long, env = "SESAME_TRUST_FORWARDED", default_value_t = false)]
     pub trust_forwarded: bool,
 
+    /// Serve `/metrics` on this address and port only, not on SESAME_BIND
+    /// (for a scraper on a private network); unset: `/metrics` is on SESAME_BIND.
+    #[arg(long, env = "SESAME_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Token that `/metrics` requires as `Authorization: Bearer <token>`: at
+    /// least 32 visible ASCII characters (`openssl rand -hex 32`); unset: none.
+    #[arg(long, env = "SESAME_METRICS_TOKEN", hide_env_values = true,
+          value_parser = parse_metrics_token)]
+    pub metrics_token: Option<String>,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "SESAME_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
@@ -94,6 +105,19 @@ fn parse_origin(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// Sent in a header by a scraper: long enough not to be guessed, and
+/// nothing a header cannot carry.
+fn parse_metrics_token(value: &str) -> Result<String, String> {
+    if value.len() < 32 || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "must be at least 32 visible ASCII characters, without spaces \
+                    (for example `openssl rand -hex 32`)"
+                .into(),
+        );
+    }
+    Ok(value.to_owned())
+}
+
 fn parse_log_filter(value: &str) -> Result<String, String> {
     tracing_subscriber::EnvFilter::try_new(value)
         .map(|_| value.to_owned())
@@ -103,5 +127,50 @@ fn parse_log_filter(value: &str) -> Result<String, String> {
 impl Settings {
     pub fn body_limit_bytes(&self) -> usize {
         usize::try_from(self.body_limit).unwrap_or(usize::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Settings;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn parse(args: &[&str]) -> Result<Settings, String> {
+        Command::try_parse_from(std::iter::once("sesame").chain(args.iter().copied()))
+            .map(|c| c.settings)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_metrics_settings_are_checked_at_start() {
+        let token = "9f86d081884c7d659a2feaa0c55ad015";
+        let settings = parse(&["--metrics-token", token]).unwrap();
+        assert_eq!(settings.metrics_token.as_deref(), Some(token));
+        for weak in ["short", "9f86d081884c7d659a2feaa0 c55ad015a3"] {
+            let error = parse(&["--metrics-token", weak]).err().expect("refused");
+            assert!(error.contains("at least 32 visible ASCII"), "{error}");
+        }
+        assert!(parse(&["--metrics-bind", "localhost"]).is_err());
+
+        let same = parse(&[
+            "--bind",
+            "127.0.0.1:9464",
+            "--metrics-bind",
+            "127.0.0.1:9464",
+        ])
+        .unwrap();
+        let error = crate::server::listen_metrics(&same)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("SESAME_METRICS_BIND"), "{error}");
+        let unset = parse(&[]).unwrap();
+        assert!(crate::server::listen_metrics(&unset).unwrap().is_none());
     }
 }

@@ -129,6 +129,10 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("the request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("the request target (path and query) is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    #[error("{0}")]
+    HeaderFieldsTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the database is unavailable; retry shortly")]
@@ -195,6 +199,11 @@ impl ApiError {
             Self::InvalidParameters(_) => ("invalid-parameter", "Invalid query parameter"),
             Self::Validation(_) => ("validation-failed", "Validation failed"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            Self::UriTooLong { .. } => ("uri-too-long", "Request target too long"),
+            Self::HeaderFieldsTooLarge(_) => (
+                "request-header-fields-too-large",
+                "Request header fields too large",
+            ),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Unavailable(_) => ("service-unavailable", "Service temporarily unavailable"),
             Self::NotReady(_) => ("not-ready", "Service not ready"),
@@ -245,6 +254,8 @@ impl ResponseError for ApiError {
             Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) | Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Self::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

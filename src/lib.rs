@@ -37,6 +37,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::db::DbPool;
 use crate::http::extract::{BodyLimit, path_config, payload_config};
 use crate::http::fallback::{KnownRoutes, not_routed};
+use crate::http::limits::request_limits;
 use crate::http::middleware::request_context;
 
 /// What every handler can reach.
@@ -54,6 +55,8 @@ pub struct AppState {
     pub builds: opendata::ExportSlots,
     /// Browser origins allowed by CORS; none: no cross-origin access.
     pub cors_origins: Vec<String>,
+    /// Who may read `/metrics`, and whether it is served on this address.
+    pub metrics: ops::MetricsAccess,
 }
 
 /// Every documented route: the API under `/api/v1`, operations at the root.
@@ -135,16 +138,52 @@ pub fn build_app(
         .app_data(path_config())
         .app_data(web::Data::new(known_routes))
         .app_data(web::Data::new(telemetry::metrics_handle()))
+        .app_data(web::Data::new(state.metrics.clone()))
         .app_data(web::Data::new(state))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", api))
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(not_routed))
+        .wrap(from_fn(request_limits))
         .wrap(
             DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))
-                .add(("Referrer-Policy", "no-referrer")),
+                .add(("Referrer-Policy", "no-referrer"))
+                // No page of ours (the Swagger UI above all) may be framed by
+                // another site: clickjacking.
+                .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+                .add(("X-Frame-Options", "DENY")),
         )
         .wrap(Condition::new(!state_cors_empty, cors))
         .wrap(Compress::default())
         .wrap(from_fn(request_context))
+}
+
+/// The app of the metrics address (`SESAME_METRICS_BIND`): `/metrics` and
+/// nothing else.
+pub fn build_metrics_app(
+    access: ops::MetricsAccess,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(telemetry::metrics_handle()))
+        .app_data(web::Data::new(access.here()))
+        .service(ops::metrics)
+        .default_service(web::to(|req: actix_web::HttpRequest| async move {
+            Err::<actix_web::HttpResponse, _>(error::ApiError::not_found(format!(
+                "no resource at {}; this address serves /metrics only",
+                req.path()
+            )))
+        }))
+        .wrap(
+            DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Cache-Control", "no-store")),
+        )
 }

@@ -179,9 +179,12 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
     };
     // Taken before the cluster starts and the demo seeds: a port in use is
     // reported at once, and the banner below is only printed once it is ours.
-    let listener = match mode {
-        Mode::Serve | Mode::Demo => Some(server::listen(&settings)?),
-        _ => None,
+    let (listener, metrics_listener) = match mode {
+        Mode::Serve | Mode::Demo => (
+            Some(server::listen(&settings)?),
+            server::listen_metrics(&settings)?,
+        ),
+        _ => (None, None),
     };
     let sharing = match mode {
         Mode::Serve | Mode::Demo => Sharing::OwnOnly,
@@ -214,7 +217,7 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
             );
         }
         if let (Some(secret), Some(listener)) = (&secret, listener) {
-            server::serve(&settings, listener, &database.url, secret).await?;
+            server::serve(&settings, listener, metrics_listener, &database.url, secret).await?;
         }
         anyhow::Ok(())
     });

@@ -14,7 +14,12 @@ use crate::error::{FieldError, Problem};
             farmers and distributors list produce, canteens order it, and the local authority \
             follows the supply and publishes it as anonymised open data.\n\n\
             Every error is an RFC 9457 problem document (`application/problem+json`) whose \
-            `type` URI is stable: switch on it, not on the text.",
+            `type` URI is stable: switch on it, not on the text.\n\n\
+            Any operation may answer 414 `uri-too-long` (a path and query over 8 KiB) or 431 \
+            `request-header-fields-too-large` (more than 64 header fields or over 32 KiB of \
+            them). Past the HTTP parser's own limits (a request head over 128 KiB or more than \
+            96 header fields: 431; a target over 65,534 bytes: 400) the answer has no body and \
+            the connection is closed.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     modifiers(&BearerAuth),
@@ -51,9 +56,23 @@ impl Modify for BearerAuth {
 }
 
 /// What the routes cannot say themselves: every operation that takes a body
-/// answers 415 problem+json to a body of another media type.
+/// answers 415 problem+json to a body of another media type, and 413 to a
+/// body over the limit.
 pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::error::PROBLEM_CONTENT_TYPE,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
     for item in api.paths.paths.values_mut() {
         let operations = [
             &mut item.post,
@@ -65,20 +84,13 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             if operation.request_body.is_none() {
                 continue;
             }
-            let unsupported = ResponseBuilder::new()
-                .description("The body is not of the media type the operation takes")
-                .content(
-                    crate::error::PROBLEM_CONTENT_TYPE,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build();
-            operation
-                .responses
-                .responses
-                .entry("415".to_owned())
-                .or_insert(RefOr::T(unsupported));
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("413".to_owned())
+                .or_insert_with(|| problem("The body is larger than the body limit"));
+            responses.entry("415".to_owned()).or_insert_with(|| {
+                problem("The body is not of the media type the operation takes")
+            });
         }
     }
     api

@@ -12,6 +12,7 @@ use crate::auth::Auth;
 use crate::auth::token::{secret_problem, to_hex};
 use crate::config::Settings;
 use crate::db::local::{self, LocalPostgres, Opened};
+use crate::ops::MetricsAccess;
 use crate::{AppState, build_app, db, geo};
 
 /// How the JWT secret is found.
@@ -160,11 +161,34 @@ pub fn listen(settings: &Settings) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
+/// Takes the metrics address (`SESAME_METRICS_BIND`), if one is set, at the
+/// same time as the main one and for the same reason.
+pub fn listen_metrics(settings: &Settings) -> anyhow::Result<Option<TcpListener>> {
+    let Some(bind) = settings.metrics_bind else {
+        return Ok(None);
+    };
+    if bind == settings.bind {
+        anyhow::bail!(
+            "SESAME_METRICS_BIND ({bind}) is the address of the API (SESAME_BIND): give the \
+             metrics another port, or leave SESAME_METRICS_BIND unset to serve them with the API"
+        );
+    }
+    let listener = TcpListener::bind(bind).map_err(|error| {
+        anyhow::Error::new(error).context(format!(
+            "cannot listen on {bind} for the metrics (set SESAME_METRICS_BIND or \
+             --metrics-bind to another address)"
+        ))
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(Some(listener))
+}
+
 /// Serves HTTP on `listener` until SIGINT (Ctrl-C) or SIGTERM: both drain,
 /// giving requests in flight up to 30 seconds; a second signal stops at once.
 pub async fn serve(
     settings: &Settings,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     database_url: &str,
     jwt_secret: &str,
 ) -> anyhow::Result<()> {
@@ -180,6 +204,21 @@ pub async fn serve(
         exports: crate::opendata::export_slots(usize::from(settings.max_exports)),
         builds: crate::opendata::export_slots(2),
         cors_origins: settings.cors_origins.clone(),
+        metrics: MetricsAccess::new(
+            metrics_listener.is_some(),
+            settings.metrics_token.as_deref(),
+        ),
+    };
+    let metrics = match metrics_listener {
+        Some(listener) => {
+            let address = listener.local_addr()?;
+            let server = metrics_server(listener, state.metrics.clone())?;
+            tracing::info!("metrics on http://{address}/metrics");
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+        None => None,
     };
     let mut server = HttpServer::new(move || build_app(state.clone()))
         .shutdown_timeout(30)
@@ -201,8 +240,27 @@ pub async fn serve(
         stopped = server => stopped.context("the HTTP server failed")?,
         () = second_signal => tracing::warn!("stopped at once: requests in flight were cut"),
     }
+    if let Some(metrics) = metrics {
+        metrics.stop(false).await;
+    }
     tracing::info!("HTTP server stopped");
     Ok(())
+}
+
+/// The server of the metrics address: one worker, `/metrics` only.
+pub fn metrics_server(
+    listener: TcpListener,
+    access: MetricsAccess,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let address = listener.local_addr()?;
+    Ok(
+        HttpServer::new(move || crate::build_metrics_app(access.clone()))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .with_context(|| format!("cannot listen on {address}"))?
+            .run(),
+    )
 }
 
 /// The first SIGINT or SIGTERM drains the server; returns at the second,

@@ -602,13 +602,22 @@ pub async fn accept_invitation(
             .filter(invitations::accepted_at.is_null())
             .filter(invitations::expires_at.gt(Utc::now()))
             // An invitation is only as good as its author: it dies with
-            // their ownership.
-            .filter(exists(
-                memberships::table
-                    .filter(memberships::organisation_id.eq(invitations::organisation_id))
-                    .filter(memberships::user_id.eq(invitations::invited_by))
-                    .filter(memberships::role.eq(Role::Owner.as_str())),
-            ))
+            // their ownership, or their administrator's rights (administrators
+            // act as owners of every organisation without a membership).
+            .filter(
+                exists(
+                    memberships::table
+                        .filter(memberships::organisation_id.eq(invitations::organisation_id))
+                        .filter(memberships::user_id.eq(invitations::invited_by))
+                        .filter(memberships::role.eq(Role::Owner.as_str())),
+                )
+                .or(exists(
+                    users::table
+                        .filter(users::id.eq(invitations::invited_by))
+                        .filter(users::is_admin)
+                        .filter(users::disabled_at.is_null()),
+                )),
+            )
             .select((
                 invitations::id,
                 invitations::organisation_id,

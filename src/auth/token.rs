@@ -14,7 +14,8 @@ const ACCESS_TYPE: &str = "access";
 /// Access tokens live 15 minutes; sessions go on through refresh tokens.
 pub const ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TTL_DAYS: i64 = 30;
-const LEEWAY_SECONDS: u64 = 5;
+/// Clock skew tolerated between instances, for `exp`, `nbf` and `iat` alike.
+pub const LEEWAY_SECONDS: u64 = 5;
 pub const MIN_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,6 +46,8 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
+        // Our tokens carry no `nbf`, but one that does is held to it.
+        validation.validate_nbf = true;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
@@ -74,11 +77,21 @@ impl TokenKeys {
         let claims = decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|_| invalid())?
             .claims;
-        if claims.typ != ACCESS_TYPE {
+        if claims.typ != ACCESS_TYPE || !plausible_lifetime(&claims, chrono::Utc::now().timestamp())
+        {
             return Err(invalid());
         }
         Ok(claims)
     }
+}
+
+/// A token we issued was issued in the past and lives no longer than
+/// [`ACCESS_TTL_SECONDS`]; anything else was forged or minted by a clock gone
+/// wrong, and a ten-year `exp` must not outlive a leaked secret's rotation.
+fn plausible_lifetime(claims: &AccessClaims, now: i64) -> bool {
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(0);
+    claims.iat <= now.saturating_add(leeway)
+        && claims.exp.saturating_sub(claims.iat) <= ACCESS_TTL_SECONDS
 }
 
 /// A new refresh (or invitation) token and the hash to store.
@@ -133,6 +146,67 @@ mod tests {
         assert!(keys.verify_access(&tampered).is_err());
         let other = TokenKeys::new(b"another secret of thirty-two bytes!!").unwrap();
         assert!(other.verify_access(&token).is_err());
+    }
+
+    /// A token signed with the real secret, with claims chosen by a forger.
+    fn forge(claims: serde_json::Value) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET).unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// Claims like the ones we issue, at `now`, changed by `change`.
+    fn claims(now: i64, change: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+        let mut claims = serde_json::json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::now_v7(), "sid": Uuid::now_v7(),
+            "typ": "access", "iat": now, "exp": now + ACCESS_TTL_SECONDS,
+        });
+        change(&mut claims);
+        claims
+    }
+
+    #[test]
+    fn forged_time_claims_are_refused() {
+        let keys = TokenKeys::new(SECRET).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let verdict = |change: fn(&mut serde_json::Value, i64)| {
+            keys.verify_access(&forge(claims(now, |c| change(c, now))))
+                .is_ok()
+        };
+        assert!(verdict(|_, _| {}), "the forger's baseline is a valid token");
+
+        // Not yet valid.
+        assert!(!verdict(|c, now| c["nbf"] = (now + 60).into()));
+        assert!(verdict(|c, now| c["nbf"] = (now - 60).into()));
+        assert!(!verdict(|c, _| c["nbf"] = "soon".into()));
+
+        // Issued in the future, beyond the leeway for clock skew.
+        assert!(!verdict(|c, now| {
+            c["iat"] = (now + 60).into();
+            c["exp"] = (now + 60 + ACCESS_TTL_SECONDS).into();
+        }));
+        assert!(verdict(|c, now| {
+            c["iat"] = (now + 3).into();
+            c["exp"] = (now + 3 + ACCESS_TTL_SECONDS).into();
+        }));
+        assert!(!verdict(|c, _| {
+            c.as_object_mut().unwrap().remove("iat");
+        }));
+
+        // Living longer than an access token may.
+        assert!(!verdict(
+            |c, now| c["exp"] = (now + 10 * 365 * 86_400).into()
+        ));
+        assert!(!verdict(
+            |c, now| c["exp"] = (now + ACCESS_TTL_SECONDS + 1).into()
+        ));
+        assert!(!verdict(|c, now| {
+            c["iat"] = (now - 3600).into();
+            c["exp"] = (now + 60).into();
+        }));
     }
 
     #[test]

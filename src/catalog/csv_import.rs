@@ -118,6 +118,38 @@ impl Row<'_> {
         }
     }
 
+    /// A decimal cell, under the same strict rule as decimals in JSON.
+    fn decimal(&mut self, column: &str, value: &str) -> Option<Decimal> {
+        match crate::http::decimal::parse(value) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.fail(
+                    column,
+                    format!(
+                        "`{value}` is not a decimal: write digits with an optional fraction \
+                         after a point, such as 12 or 2.375 (at most 28 digits)"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn required_decimal(&mut self, column: &str) -> Option<Decimal> {
+        match self.raw(column).map(str::to_owned) {
+            None => {
+                self.fail(column, "is required");
+                None
+            }
+            Some(value) => self.decimal(column, &value),
+        }
+    }
+
+    fn optional_decimal(&mut self, column: &str) -> Option<Decimal> {
+        let value = self.raw(column)?.to_owned();
+        self.decimal(column, &value)
+    }
+
     fn list<T: FromStr>(&mut self, column: &str) -> Vec<T>
     where
         T::Err: std::fmt::Display,
@@ -134,11 +166,21 @@ impl Row<'_> {
     }
 }
 
-/// Parses the file. Structural problems (not UTF-8, no header, missing
-/// columns, too many rows) are a 400 at once; row problems are collected.
+/// Parses the file. A file that cannot be read as CSV (not UTF-8, no
+/// header, too many rows) is a 400 at once; a header with missing or unknown
+/// columns is a 422 naming each (`header.colour`); row problems are
+/// collected, as `rows[N].column`.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, ApiError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApiError::MalformedBody("the CSV must be UTF-8".into()))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        ApiError::MalformedBody(format!(
+            "the CSV must be UTF-8; line {line} of the file is not"
+        ))
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text); // spreadsheets add a BOM
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
@@ -161,14 +203,24 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, ApiError> {
     if !missing.is_empty() || !unknown.is_empty() {
         let mut errors: Vec<FieldError> = missing
             .iter()
-            .map(|m| FieldError::new(format!("header.{m}"), "column missing"))
+            .map(|m| FieldError::new(format!("header.{m}"), "required column is missing"))
             .collect();
-        errors.extend(
-            unknown
-                .iter()
-                .map(|u| FieldError::new(format!("header.{u}"), "unknown column")),
-        );
-        return Err(ApiError::InvalidParameters(errors));
+        errors.extend(unknown.iter().map(|u| {
+            FieldError::new(
+                format!("header.{u}"),
+                format!(
+                    "`{u}` is not a column of the import; expected one of {}",
+                    REQUIRED
+                        .iter()
+                        .chain(&OPTIONAL)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        }));
+        // The header is part of the body: a body error, not a query parameter's.
+        return Err(ApiError::Validation(errors));
     }
     let mut parsed = Parsed {
         offers: Vec::new(),
@@ -211,13 +263,13 @@ fn offer(row: &mut Row) -> Option<NewOffer> {
     let origin = row.required("origin");
     let unit = row.required("unit");
     let price_cents = row.required("price_cents");
-    let vat_rate = row.required("vat_rate");
+    let vat_rate = row.required_decimal("vat_rate");
     let (stock, on_demand) = match row.raw("stock") {
         Some("on_demand") => (None, true),
-        _ => (row.required::<Decimal>("stock"), false),
+        _ => (row.required_decimal("stock"), false),
     };
-    let min_order_quantity = row.required("min_order_quantity");
-    let order_step = row.required("order_step");
+    let min_order_quantity = row.required_decimal("min_order_quantity");
+    let order_step = row.required_decimal("order_step");
     let delivery_weekdays: Vec<i16> = row.list("delivery_weekdays");
     if delivery_weekdays.is_empty() && row.raw("delivery_weekdays").is_none() {
         row.fail("delivery_weekdays", "is required");
@@ -226,15 +278,21 @@ fn offer(row: &mut Row) -> Option<NewOffer> {
     let producer_organisation_id: Option<Uuid> = row.optional("producer_organisation_id");
     let producer_name: Option<String> = row.optional("producer_name");
     let producer_commune_insee: Option<String> = row.optional("producer_commune_insee");
+    let given = (
+        row.raw("package_net_quantity").is_some(),
+        row.raw("package_net_unit").is_some(),
+    );
     let package = match (
-        row.optional::<Decimal>("package_net_quantity"),
+        row.optional_decimal("package_net_quantity"),
         row.optional("package_net_unit"),
     ) {
         (Some(net_quantity), Some(net_unit)) => Some(Package {
             net_quantity,
             net_unit,
         }),
-        (None, None) => None,
+        // Both given, one unreadable: already reported.
+        _ if given == (true, true) => None,
+        (None, None) if given == (false, false) => None,
         _ => {
             row.fail(
                 "package_net_quantity",
@@ -330,8 +388,40 @@ mod tests {
     }
 
     #[test]
+    fn decimal_cells_follow_the_json_rule() {
+        let csv = format!(
+            "{HEADER},package_net_quantity,package_net_unit\n\
+             Carottes,FRUITS_ET_LEGUMES,FRANCE,KGM,180,5.5,12.5,1,0.5,2,,2.5,KGM\n\
+             Poireaux,FRUITS_ET_LEGUMES,FRANCE,KGM,180,+5.5,1e3,1_5,\"0,5\",2,,.5,KGM\n"
+        );
+        let parsed = parse(csv.as_bytes()).unwrap();
+        assert_eq!(parsed.offers.len(), 1);
+        let first = &parsed.offers[0].1;
+        assert_eq!(first.stock, Some(Decimal::new(125, 1)));
+        assert_eq!(first.order_step, Decimal::new(5, 1));
+        let fields: Vec<&str> = parsed.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "rows[2].vat_rate",
+                "rows[2].stock",
+                "rows[2].min_order_quantity",
+                "rows[2].order_step",
+                "rows[2].package_net_quantity"
+            ]
+        );
+        assert!(
+            parsed.errors[1]
+                .message
+                .starts_with("`1e3` is not a decimal"),
+            "{:?}",
+            parsed.errors[1]
+        );
+    }
+
+    #[test]
     fn missing_and_unknown_columns_are_named() {
-        let Err(ApiError::InvalidParameters(errors)) = parse(b"name,family,colour\nx,y,z\n") else {
+        let Err(ApiError::Validation(errors)) = parse(b"name,family,colour\nx,y,z\n") else {
             panic!("a bad header must be refused");
         };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();

@@ -20,7 +20,7 @@ use crate::codes::{AreaKind, Label, OfferStatus, OrganisationKind, OrganisationS
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::geo::search::fold;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{Body, Json, Query};
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -715,13 +715,13 @@ pub async fn search_offers(
     request_body(content = String, content_type = "text/csv", description = csv_import::FORMAT),
     responses(
         (status = 201, description = "Every row imported", body = csv_import::Imported),
-        (status = 400, description = "Not CSV, or a header is missing", body = Problem, content_type = PROBLEM),
+        (status = 400, description = "Not readable as CSV: not UTF-8, no header, or over 5,000 rows", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a verified farm or distributor", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such organisation visible to the caller", body = Problem, content_type = PROBLEM),
         (status = 413, description = "File too large", body = Problem, content_type = PROBLEM),
         (status = 415, description = "Not text/csv", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "Bad rows: every one, as `rows[N].field` (N counts data rows from 1)", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "Missing or unknown columns, as `header.column`; or bad rows: every one, as `rows[N].column` (N counts data rows from 1)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
 )]
@@ -731,7 +731,7 @@ pub async fn import_offers(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> ApiResult<HttpResponse> {
     let supplier = id.into_inner();
     let is_csv = req

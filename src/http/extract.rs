@@ -55,9 +55,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<mime::Mime>().ok())
             .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
-        let limit = req
-            .app_data::<BodyLimit>()
-            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+        let limit = body_limit(req);
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
@@ -65,12 +63,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "the body must be JSON (Content-Type: application/json)".into(),
                 ));
             }
-            let bytes =
-                body.await
-                    .map_err(|e| match e.as_response_error().status_code().as_u16() {
-                        413 => ApiError::PayloadTooLarge { limit },
-                        _ => ApiError::MalformedBody(format!("cannot read the body: {e}")),
-                    })?;
+            let bytes = body.await.map_err(|e| unreadable(&e, limit))?;
             if contains_escaped_nul(&bytes) {
                 return Err(ApiError::validation(
                     "body",
@@ -93,6 +86,34 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
             Ok(Json(value))
         })
+    }
+}
+
+/// A body taken whole as bytes (a CSV import), within the body limit; its
+/// failures are problems like the JSON extractor's, never actix's plain text.
+pub struct Body(pub web::Bytes);
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = body_limit(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move { body.await.map(Body).map_err(|e| unreadable(&e, limit)) })
+    }
+}
+
+fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<BodyLimit>()
+        .map_or(DEFAULT_BODY_LIMIT, |l| l.0)
+}
+
+/// Why a body could not be read: too large, or cut off or garbled on the way.
+fn unreadable(error: &actix_web::Error, limit: usize) -> ApiError {
+    match error.as_response_error().status_code().as_u16() {
+        413 => ApiError::PayloadTooLarge { limit },
+        _ => ApiError::MalformedBody(format!("cannot read the body: {error}")),
     }
 }
 
@@ -195,7 +216,7 @@ fn contains_escaped_nul(json: &[u8]) -> bool {
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-const DEFAULT_BODY_LIMIT: usize = 1_048_576;
+pub const DEFAULT_BODY_LIMIT: usize = 1_048_576;
 
 /// Bodies over `limit` are refused before being read whole.
 pub fn payload_config(limit: usize) -> web::PayloadConfig {

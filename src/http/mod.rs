@@ -4,6 +4,7 @@
 pub mod decimal;
 pub mod extract;
 pub mod fallback;
+pub mod limits;
 pub mod middleware;
 pub mod negotiate;
 pub mod pagination;

@@ -734,6 +734,74 @@ async fn an_invitation_dies_with_its_authors_ownership() {
     assert_eq!(count, 2);
 }
 
+/// Administrators act as owners, so their invitations are good while they
+/// are administrators: the invited user joins with the role offered.
+#[tokio::test]
+async fn an_administrators_invitation_can_be_accepted() {
+    use sesame::schema::users;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let marie = app.signed_up("marie@ferme-envol.fr").await;
+    let paul = app.signed_up("paul@ferme-envol.fr").await;
+    let lea = app.signed_up("lea@ferme-envol.fr").await;
+    let id = app.create_organisation(&marie, farm(SIRETS[0])).await;
+    let invitations = format!("/api/v1/organisations/{id}/invitations");
+    let mut tokens = Vec::new();
+    for email in ["paul@ferme-envol.fr", "lea@ferme-envol.fr"] {
+        let body = json!({"email": email, "role": "member"});
+        let invited = app
+            .post_json(&invitations, &body, Some(&admin.access))
+            .await;
+        assert_eq!(invited.status(), 201);
+        tokens.push(invited.json::<Value>().await.unwrap()["token"].clone());
+    }
+    let (for_paul, for_lea) = (json!({"token": tokens[0]}), json!({"token": tokens[1]}));
+
+    let accepted = app
+        .post_json("/api/v1/invitations/accept", &for_paul, Some(&paul.access))
+        .await;
+    assert_eq!(accepted.status(), 200);
+    let joined: Value = accepted.json().await.unwrap();
+    assert_eq!(joined["organisation_id"], id.as_str());
+    assert_eq!(joined["role"], "member");
+    let me: Value = app
+        .get_as("/api/v1/me", &paul.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["memberships"][0]["organisation_id"], id.as_str());
+    assert_eq!(me["memberships"][0]["role"], "member");
+
+    // Once no longer an administrator, their open invitations die.
+    let mut conn = app.db().await;
+    diesel::update(users::table.filter(users::email.eq("admin@sesame.example")))
+        .set(users::is_admin.eq(false))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let refused = app
+        .post_json("/api/v1/invitations/accept", &for_lea, Some(&lea.access))
+        .await;
+    assert_problem(refused, 404, "not-found").await;
+    let members: Vec<(uuid::Uuid, String)> = memberships::table
+        .filter(memberships::organisation_id.eq(uuid::Uuid::parse_str(&id).unwrap()))
+        .select((memberships::user_id, memberships::role))
+        .order(memberships::role)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    let paul_id = uuid::Uuid::parse_str(&paul.user_id).unwrap();
+    let marie_id = uuid::Uuid::parse_str(&marie.user_id).unwrap();
+    assert_eq!(
+        members,
+        [
+            (paul_id, "member".to_owned()),
+            (marie_id, "owner".to_owned())
+        ]
+    );
+}
+
 #[tokio::test]
 async fn nul_characters_are_refused_not_crashed_on() {
     let app = TestApp::spawn().await;

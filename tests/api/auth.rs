@@ -350,6 +350,68 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
     assert_problem(no_scheme, 401, "unauthorized").await;
 }
 
+/// Tokens signed with the real secret whose times no token of ours has:
+/// not yet valid, issued in the future, or living longer than 15 minutes.
+#[tokio::test]
+async fn forged_time_claims_are_refused() {
+    let app = TestApp::spawn().await;
+    let session = app.signed_up("marie@ferme-envol.fr").await;
+    let claims: Value = {
+        let payload = session.access.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let ttl = sesame::auth::token::ACCESS_TTL_SECONDS;
+    let token = |changes: Value| {
+        let mut c = claims.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        forge(json!({"alg": "HS256"}), c, TEST_JWT_SECRET.as_bytes())
+    };
+
+    for (what, changes) in [
+        ("nbf in a minute", json!({"nbf": now + 60})),
+        (
+            "iat in a minute",
+            json!({"iat": now + 60, "exp": now + 60 + ttl}),
+        ),
+        (
+            "exp in ten years",
+            json!({"iat": now, "exp": now + 10 * 365 * 86_400}),
+        ),
+        (
+            "one second longer than an access token",
+            json!({"iat": now, "exp": now + ttl + 1}),
+        ),
+        (
+            "issued an hour ago, still valid for a minute",
+            json!({"iat": now - 3600, "exp": now + 60}),
+        ),
+    ] {
+        let response = app.get_as("/api/v1/me", &token(changes)).await;
+        let problem = assert_problem(response, 401, "unauthorized").await;
+        assert_eq!(
+            problem["detail"], "the access token is invalid or expired",
+            "{what}"
+        );
+    }
+
+    for (what, changes) in [
+        ("nbf a minute ago", json!({"nbf": now - 60})),
+        (
+            "iat within the clock-skew leeway",
+            json!({"iat": now + 3, "exp": now + 3 + ttl}),
+        ),
+        ("the full lifetime", json!({"iat": now, "exp": now + ttl})),
+    ] {
+        let response = app.get_as("/api/v1/me", &token(changes)).await;
+        assert_eq!(response.status(), 200, "{what}");
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["user"]["id"], session.user_id.as_str(), "{what}");
+    }
+}
+
 #[tokio::test]
 async fn wrong_passwords_are_throttled_without_locking_the_user_out() {
     let app = TestApp::spawn().await;

@@ -377,6 +377,78 @@ async fn a_csv_import_is_all_or_nothing_and_names_every_bad_row() {
     assert_problem(json_body, 415, "unsupported-media-type").await;
 }
 
+/// A CSV import's mistakes are the body's: the header's columns by name,
+/// cells by row and column, decimals under the same rule as in JSON.
+#[tokio::test]
+async fn csv_import_mistakes_name_the_row_and_column() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (marie, farm_id) = verified_farm(&app, &admin).await;
+    let url = app.url(&format!("/api/v1/organisations/{farm_id}/offers/import"));
+    let send = |body: String| {
+        app.client
+            .post(url.clone())
+            .bearer_auth(&marie.access)
+            .header("Content-Type", "text/csv")
+            .body(body)
+            .send()
+    };
+
+    let header = format!("{CSV_HEADER},colour").replace(",origin", "");
+    let response = send(format!(
+        "{header}\nCarotte,FRUITS_ET_LEGUMES,KGM,180,5.5,400,5,5,2,BIO,orange\n"
+    ))
+    .await
+    .unwrap();
+    let problem = assert_problem(response, 422, "validation-failed").await;
+    assert_eq!(error_fields(&problem), ["header.origin", "header.colour"]);
+    let unknown = problem["errors"][1]["message"].as_str().unwrap();
+    assert!(
+        unknown.contains("`colour` is not a column") && unknown.contains("producer_name"),
+        "{unknown}"
+    );
+
+    let rows = [
+        "Carotte,FRUITS_ET_LEGUMES,FRANCE,KGM,180,5.5,400,5,5,2,BIO",
+        "Poireau,FRUITS_ET_LEGUMES,FRANCE,KGM,180,5.5,1e3,5,5,2,",
+        "Navet,FRUITS_ET_LEGUMES,FRANCE,KGM,180,+5.5,400,1_5,5,2,",
+        "Radis,FRUITS_ET_LEGUMES,FRANCE,KGM,180,5.5,400,5,\"0,5\",2,",
+        "Chou,FRUITS_ET_LEGUMES,FRANCE,KGM,180,5.5,400,5,2.5,2,",
+    ];
+    let response = send(format!("{CSV_HEADER}\n{}\n", rows.join("\n")))
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422, "validation-failed").await;
+    assert_eq!(
+        error_fields(&problem),
+        [
+            "rows[2].stock",
+            "rows[3].vat_rate",
+            "rows[3].min_order_quantity",
+            "rows[4].order_step"
+        ]
+    );
+    for error in problem["errors"].as_array().unwrap() {
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains("such as 12 or 2.375"), "{message}");
+    }
+    let mut conn = app.db().await;
+    let count: i64 = offers::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(count, 0, "nothing imported");
+
+    let response = send(format!("{CSV_HEADER}\n{}\n{}\n", rows[0], rows[4]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let steps: Vec<Decimal> = offers::table
+        .select(offers::order_step)
+        .order(offers::name)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(steps, [Decimal::new(5, 0), Decimal::new(25, 1)]);
+}
+
 /// Two farms (Brétigny in the 91, Loiret), two canteens (KM 50 with a
 /// location, DEPARTEMENT in the 91) and five offers.
 struct Market {

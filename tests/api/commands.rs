@@ -299,3 +299,78 @@ async fn ctrl_c_lets_requests_in_flight_finish_and_a_second_one_stops_at_once() 
         .unwrap();
     assert!(second.elapsed() < Duration::from_secs(5));
 }
+
+/// `serve` with the metrics on their own address, behind a token: the API's
+/// address has no `/metrics`, the other one has nothing else, and both stop
+/// with the service. The same address for both is refused at start.
+#[tokio::test]
+async fn serve_puts_the_metrics_on_their_own_address() {
+    let app = TestApp::spawn().await;
+    let address = format!("127.0.0.1:{}", free_port());
+    let metrics_address = format!("127.0.0.1:{}", free_port());
+    let token = "0c8a4e2f9b1d7c3a5e6f8b0d2a4c6e8f";
+    let serve = |metrics_bind: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", &app.database.url)
+            .env("SESAME_BIND", &address)
+            .env("SESAME_METRICS_BIND", metrics_bind)
+            .env("SESAME_METRICS_TOKEN", token)
+            .env("SESAME_JWT_SECRET", TEST_JWT_SECRET)
+            .env("SESAME_LOG", "warn")
+            .env("SESAME_WORKERS", "1")
+            .kill_on_drop(true);
+        command
+    };
+    let output = serve(&address).output().await.unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SESAME_METRICS_BIND"), "{stderr}");
+
+    let mut service = serve(&metrics_address).spawn().unwrap();
+    wait_ready(&format!("http://{address}"), Duration::from_secs(30)).await;
+    let client = reqwest::Client::new();
+    let get = |url: String, bearer: Option<&str>| {
+        let mut request = client.get(url);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let on_api = get(format!("http://{address}/metrics"), Some(token))
+        .await
+        .unwrap();
+    assert_eq!(on_api.status(), 404);
+    let anonymous = get(format!("http://{metrics_address}/metrics"), None)
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+    let scraped = get(format!("http://{metrics_address}/metrics"), Some(token))
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("http_requests_total")
+    );
+    let elsewhere = get(format!("http://{metrics_address}/readyz"), Some(token))
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 404);
+
+    signal(&service, "TERM");
+    let exited = tokio::time::timeout(Duration::from_secs(35), service.wait())
+        .await
+        .expect("stopped within the grace period")
+        .unwrap();
+    assert!(exited.success(), "{exited:?}");
+    assert!(TcpStream::connect(&metrics_address).is_err());
+}

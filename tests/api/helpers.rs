@@ -256,16 +256,33 @@ impl TestApp {
 
     /// The app on `database_url`, which may point anywhere (even nowhere).
     pub async fn spawn_on(database: TestDatabase, database_url: &str) -> Self {
+        Self::spawn_configured(database, database_url, |_| {}).await
+    }
+
+    /// The app on its own database, with settings changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut AppState)) -> Self {
+        let database = TestDatabase::new().await;
+        let url = database.url.clone();
+        Self::spawn_configured(database, &url, configure).await
+    }
+
+    async fn spawn_configured(
+        database: TestDatabase,
+        database_url: &str,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Self {
         // The service's default pool size: concurrency tests see what users would.
         let pool = db::build_pool(database_url, 16, Duration::from_secs(5)).expect("pool");
-        let state = AppState {
+        let mut state = AppState {
             pool,
             body_limit: TEST_BODY_LIMIT,
             auth: sesame::auth::Auth::new(TEST_JWT_SECRET.as_bytes(), false).expect("auth"),
             exports: sesame::opendata::export_slots(4),
             builds: sesame::opendata::export_slots(2),
             cors_origins: vec![TEST_CORS_ORIGIN.to_owned()],
+            metrics: sesame::ops::MetricsAccess::default(),
         };
+        configure(&mut state);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let address = format!("http://{}", listener.local_addr().expect("local address"));
         let server = HttpServer::new(move || build_app(state.clone()))

@@ -156,3 +156,85 @@ async fn metrics_count_requests_by_route_pattern() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn metrics_behind_a_token_need_it() {
+    let token = "4f1c0b9e7a2d4c8e9b3a6f5d1e0c2b7a";
+    let app = TestApp::spawn_with(|state| {
+        state.metrics = sesame::ops::MetricsAccess::new(false, Some(token));
+    })
+    .await;
+    let scrape = |authorization: Option<String>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        request.send()
+    };
+    for refused in [
+        None,
+        Some("Bearer".to_owned()),
+        Some(format!("Bearer {}", &token[..31])),
+        Some(format!("Bearer {token}x")),
+        Some(format!("Basic {token}")),
+    ] {
+        let response = scrape(refused.clone()).await.unwrap();
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let problem = assert_problem(response, 401, "unauthorized").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("SESAME_METRICS_TOKEN"),
+            "{refused:?}: {problem}"
+        );
+    }
+    let response = scrape(Some(format!("Bearer {token}"))).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("http_requests_total"), "{text}");
+    // The rest of the service is as open as ever.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn metrics_on_their_own_address_are_not_on_the_apis() {
+    let app = TestApp::spawn_with(|state| {
+        state.metrics = sesame::ops::MetricsAccess::new(true, None);
+    })
+    .await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_address = format!("http://{}", listener.local_addr().unwrap());
+    let server =
+        sesame::server::metrics_server(listener, sesame::ops::MetricsAccess::new(true, None))
+            .unwrap();
+    let handle = server.handle();
+    tokio::spawn(server);
+
+    app.get("/api/v1/communes/91103").await;
+    assert_problem(app.get("/metrics").await, 404, "not-found").await;
+    let response = app
+        .client
+        .get(format!("{metrics_address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("http_requests_total{")
+            && l.contains("route=\"/api/v1/communes/{insee}\"")),
+        "{text}"
+    );
+    // That address serves nothing else.
+    for path in ["/healthz", "/api/v1/communes/91103", "/docs/"] {
+        let response = app
+            .client
+            .get(format!("{metrics_address}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 404, "not-found").await;
+    }
+    handle.stop(false).await;
+}
