@@ -3,7 +3,8 @@
 //! (short, exact or heavy), receptions and disputes, by the buyer, the
 //! supplier or a stranger, keep the stock, the totals, the statuses and the
 //! allowed transitions equal to the model's, and the stock balanced: what a
-//! farm put in is always available + reserved + delivered. A delivery above
+//! farm put in (initial + added − removed, the farms moving stock between
+//! steps) is always available + reserved + delivered. A delivery above
 //! what the order held plus the stock left is refused.
 //!
 //! 24 cases of up to 24 steps with a fixed seed by default; other runs with
@@ -48,6 +49,8 @@ enum Step {
         act: Act,
         delivered: i64,
     },
+    /// The farm of offer `offer` adds (positive) or removes stock.
+    Stock { offer: usize, quantity: i64 },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -62,6 +65,7 @@ fn step() -> impl Strategy<Value = Step> {
     ];
     prop_oneof![
         1 => (0i64..=12, 0i64..=12).prop_map(|(x, y)| Step::Checkout(x, y)),
+        1 => (0usize..2, -15i64..=15).prop_map(|(offer, quantity)| Step::Stock { offer, quantity }),
         3 => (any::<usize>(), who, act, 0i64..=48).prop_map(|(order, who, act, delivered)| Step::Act {
             order,
             who,
@@ -134,6 +138,8 @@ struct ModelOrder {
 struct Model {
     available: [i64; 2],
     reserved: [i64; 2],
+    /// Stock the farms added, less what they removed, since the start.
+    moved: [i64; 2],
     orders: Vec<ModelOrder>,
 }
 
@@ -207,6 +213,7 @@ impl World {
         let mut model = Model {
             available: STOCK,
             reserved: [0, 0],
+            moved: [0, 0],
             orders: Vec::new(),
         };
         for (n, step) in steps.iter().enumerate() {
@@ -258,6 +265,47 @@ impl World {
                                 ht_cents: PRICES[i] * wanted[i],
                             });
                         }
+                    }
+                }
+                Step::Stock { offer, quantity } => {
+                    if quantity == 0 {
+                        continue;
+                    }
+                    let (operation, amount) = if quantity > 0 {
+                        ("add", quantity)
+                    } else {
+                        ("remove", -quantity)
+                    };
+                    let response = self
+                        .app
+                        .post_json(
+                            &format!("/api/v1/offers/{}/stock", offer_ids[offer]),
+                            &json!({"operation": operation, "quantity": amount.to_string()}),
+                            Some(&self.farmers[offer].access),
+                        )
+                        .await;
+                    let status = response.status().as_u16();
+                    if model.available[offer] + quantity < 0 {
+                        prop_assert_eq!(
+                            status,
+                            409,
+                            "step {}: removing {} of {}",
+                            n,
+                            amount,
+                            offer
+                        );
+                    } else {
+                        prop_assert_eq!(
+                            status,
+                            200,
+                            "step {}: {} {} of {}",
+                            n,
+                            operation,
+                            amount,
+                            offer
+                        );
+                        model.available[offer] += quantity;
+                        model.moved[offer] += quantity;
                     }
                 }
                 Step::Act {
@@ -398,7 +446,7 @@ impl World {
             .unwrap();
             prop_assert_eq!(
                 available.unwrap_or_default() + reserved + delivered,
-                Decimal::from(STOCK[i]),
+                Decimal::from(STOCK[i] + model.moved[i]),
                 "step {}: stock balance of offer {}",
                 n,
                 i
