@@ -24,6 +24,52 @@ use crate::helpers::{SIRETS, TestApp, TestDatabase, assert_problem, canteen, far
 /// What the client saw: each Idempotency-Key answered 201, with its orders.
 type Acknowledged = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
+/// `count` clients checking `basket` out in a loop at `url` until stopped,
+/// each acknowledged order recorded.
+struct Streams {
+    acknowledged: Acknowledged,
+    stop: Arc<AtomicBool>,
+    handles: Vec<tokio::task::JoinHandle<usize>>,
+}
+
+impl Streams {
+    fn start(
+        count: usize,
+        client: &reqwest::Client,
+        url: String,
+        token: &str,
+        basket: &Value,
+    ) -> Self {
+        let acknowledged: Acknowledged = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles = (0..count)
+            .map(|_| {
+                tokio::spawn(checkout_stream(
+                    client.clone(),
+                    url.clone(),
+                    token.to_owned(),
+                    basket.clone(),
+                    acknowledged.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        Self {
+            acknowledged,
+            stop,
+            handles,
+        }
+    }
+
+    /// Stops the clients and waits for them.
+    async fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for handle in self.handles {
+            handle.await.unwrap();
+        }
+    }
+}
+
 /// Checks out one basket after another, like a careful client: on a 503, a
 /// 409 "in progress" or a dropped connection it retries with the same key.
 async fn checkout_stream(
@@ -145,20 +191,14 @@ async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database()
 
     let (claire, basket) = shop(&app).await;
 
-    let acknowledged: Acknowledged = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let streams: Vec<_> = (0..4)
-        .map(|_| {
-            tokio::spawn(checkout_stream(
-                app.client.clone(),
-                app.url("/api/v1/orders"),
-                claire.access.clone(),
-                basket.clone(),
-                acknowledged.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let streams = Streams::start(
+        4,
+        &app.client,
+        app.url("/api/v1/orders"),
+        &claire.access,
+        &basket,
+    );
+    let acknowledged = streams.acknowledged.clone();
     wait_for(&acknowledged, 20, Duration::from_secs(30)).await;
 
     // Every database session killed at once.
@@ -225,10 +265,7 @@ async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database()
         recovered < Duration::from_secs(10),
         "{recovered:?} to recover from the crash"
     );
-    stop.store(true, Ordering::Relaxed);
-    for stream in streams {
-        stream.await.unwrap();
-    }
+    streams.finish().await;
 
     // Every acknowledged checkout is there, once; nothing else is.
     let acknowledged = acknowledged.lock().unwrap().clone();
@@ -305,20 +342,14 @@ async fn sigterm_during_checkouts_loses_nothing_acknowledged_and_writes_nothing_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let acknowledged: Acknowledged = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let streams: Vec<_> = (0..4)
-        .map(|_| {
-            tokio::spawn(checkout_stream(
-                reqwest::Client::new(),
-                format!("{base}/api/v1/orders"),
-                claire.access.clone(),
-                basket.clone(),
-                acknowledged.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let streams = Streams::start(
+        4,
+        &reqwest::Client::new(),
+        format!("{base}/api/v1/orders"),
+        &claire.access,
+        &basket,
+    );
+    let acknowledged = streams.acknowledged.clone();
     wait_for(&acknowledged, 30, Duration::from_secs(30)).await;
     let pid = service.id().unwrap().to_string();
     let signalled = std::process::Command::new("kill")
@@ -331,10 +362,7 @@ async fn sigterm_during_checkouts_loses_nothing_acknowledged_and_writes_nothing_
         .expect("the service stops within its 30 s grace period")
         .unwrap();
     assert!(exited.success(), "{exited:?}");
-    stop.store(true, Ordering::Relaxed);
-    for stream in streams {
-        stream.await.unwrap();
-    }
+    streams.finish().await;
 
     let acknowledged = acknowledged.lock().unwrap().clone();
     let mut db = app.db().await;
@@ -648,20 +676,14 @@ async fn a_paused_database_gives_bounded_503s_and_recovery_within_a_second() {
     let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
     let (claire, basket) = shop(&app).await;
 
-    let acknowledged: Acknowledged = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let streams: Vec<_> = (0..2)
-        .map(|_| {
-            tokio::spawn(checkout_stream(
-                app.client.clone(),
-                app.url("/api/v1/orders"),
-                claire.access.clone(),
-                basket.clone(),
-                acknowledged.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let streams = Streams::start(
+        2,
+        &app.client,
+        app.url("/api/v1/orders"),
+        &claire.access,
+        &basket,
+    );
+    let acknowledged = streams.acknowledged.clone();
     wait_for(&acknowledged, 10, Duration::from_secs(30)).await;
 
     let pgdata = dir.canonicalize().unwrap().join("pgdata");
@@ -742,10 +764,7 @@ async fn a_paused_database_gives_bounded_503s_and_recovery_within_a_second() {
     acknowledged.lock().unwrap().insert(key, ids);
     let before = acknowledged.lock().unwrap().len();
     wait_for(&acknowledged, before + 10, Duration::from_secs(10)).await;
-    stop.store(true, Ordering::Relaxed);
-    for stream in streams {
-        stream.await.unwrap();
-    }
+    streams.finish().await;
     eprintln!(
         "paused 20 s: {rounds} rounds; slowest 503 of /readyz {slowest_ready:?}, of a read \
          {slowest_read:?}, of a checkout {slowest_checkout:?}; after SIGCONT reads served in \
