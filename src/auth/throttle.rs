@@ -124,18 +124,21 @@ pub async fn start(
     // One round trip: is the pair known, how many failures the block has,
     // and this attempt counted in the pair's window (restarted if over).
     let row: Row = diesel::sql_query(
-        "WITH known AS ( \
+        "WITH seen AS ( \
              SELECT EXISTS (SELECT 1 FROM login_known_pairs \
                              WHERE key = $1 AND last_success > now() - interval '30 days') AS yes), \
+         known AS ( \
+             SELECT yes, CASE WHEN yes THEN interval '1 minute' ELSE interval '15 minutes' END AS span \
+               FROM seen), \
          block AS ( \
              SELECT coalesce((SELECT count FROM login_counters \
                                WHERE key = $2 AND window_start > now() - interval '15 minutes'), 0) AS failures), \
          pair AS ( \
              INSERT INTO login_counters AS c (key, window_start, count) VALUES ($1, now(), 1) \
              ON CONFLICT (key) DO UPDATE SET \
-                 window_start = CASE WHEN c.window_start > now() - (SELECT CASE WHEN yes THEN interval '1 minute' ELSE interval '15 minutes' END FROM known) \
+                 window_start = CASE WHEN c.window_start > now() - (SELECT span FROM known) \
                                      THEN c.window_start ELSE now() END, \
-                 count = CASE WHEN c.window_start > now() - (SELECT CASE WHEN yes THEN interval '1 minute' ELSE interval '15 minutes' END FROM known) \
+                 count = CASE WHEN c.window_start > now() - (SELECT span FROM known) \
                               THEN c.count + 1 ELSE 1 END \
              RETURNING count, window_start) \
          SELECT known.yes AS known, block.failures AS block_failures, \

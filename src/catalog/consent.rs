@@ -6,10 +6,13 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::queries::{self, Changes, OfferRow};
+use crate::codes::OfferStatus;
+use crate::error::{ApiError, ApiResult};
 use crate::orders::feed;
 
 #[derive(QueryableByName)]
@@ -101,4 +104,33 @@ pub async fn drop_uncertified_labels(
         .await?;
     }
     Ok(touched.len())
+}
+
+/// Applies a supplier's `changes` to `offer` if it is still at `version`
+/// (false when it is not). Resuming a distributor's offer that names a farm
+/// first holds the farm's consent (`supply::queries::hold_consent`): the
+/// lock order of ending a relationship or suspending a farm, so that the
+/// two never deadlock; without consent the offer stays paused (409).
+pub async fn update_offer(
+    conn: &mut AsyncPgConnection,
+    offer: &OfferRow,
+    version: i32,
+    changes: &Changes,
+) -> ApiResult<bool> {
+    let supplier = offer.supplier_id;
+    let named_farm = offer.producer_id.filter(|farm| *farm != supplier);
+    let resumes = changes.status.as_deref() == Some(OfferStatus::Active.as_str());
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if let (Some(farm), true) = (named_farm, resumes)
+            && !crate::supply::queries::hold_consent(conn, supplier, farm).await?
+        {
+            return Err(ApiError::Conflict(
+                "the producing farm is not verified or no longer accepts to be carried by \
+                 you: the offer stays paused (see /organisations/{id}/supply-relationships)"
+                    .into(),
+            ));
+        }
+        Ok(queries::update_if_version(conn, offer.id, version, changes).await?)
+    })
+    .await
 }

@@ -542,25 +542,7 @@ pub async fn update_offer(
         area_departements,
         status: body.status.map(|s| s.as_str().to_owned()),
     };
-    let supplier = current.row.supplier_id;
-    let named_farm = current.row.producer_id.filter(|farm| *farm != supplier);
-    let resumes = changes.status.as_deref() == Some(OfferStatus::Active.as_str());
-    use diesel_async::AsyncConnection;
-    let conn_ref: &mut diesel_async::AsyncPgConnection = &mut conn;
-    let updated = conn_ref
-        .transaction::<_, ApiError, _>(async |conn| {
-            if let (Some(farm), true) = (named_farm, resumes)
-                && !crate::supply::queries::hold_consent(conn, supplier, farm).await?
-            {
-                return Err(ApiError::Conflict(
-                    "the producing farm is not verified or no longer accepts to be carried by \
-                     you: the offer stays paused (see /organisations/{id}/supply-relationships)"
-                        .into(),
-                ));
-            }
-            Ok(queries::update_if_version(conn, id, version, &changes).await?)
-        })
-        .await?;
+    let updated = super::consent::update_offer(&mut conn, &current.row, version, &changes).await?;
     if !updated {
         return Err(ApiError::PreconditionFailed(format!(
             "the offer changed since version {version}: read it again and retry"

@@ -175,19 +175,29 @@ async fn shop(app: &TestApp) -> (crate::helpers::Session, Value) {
     (claire, basket)
 }
 
+/// A migrated database on a cluster of the test's own (to crash, kill or
+/// pause), and the app on it: the cluster's folder, the cluster, its URL.
+async fn on_own_cluster(
+    name: &str,
+    options: local::Options,
+) -> (std::path::PathBuf, LocalPostgres, String, TestApp) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", Uuid::new_v4().simple()));
+    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
+    let url = cluster.url(local::DATABASE);
+    sesame::server::prepare(&url).await.expect("prepare");
+    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
+    (dir, cluster, url, app)
+}
+
 #[tokio::test]
 async fn acknowledged_checkouts_survive_killed_sessions_and_a_crashed_database() {
-    let dir = std::env::temp_dir().join(format!("sesame-faults-{}", Uuid::new_v4().simple()));
     // Durable: a crash must lose nothing that was committed.
     let options = local::Options {
         durable: true,
         remove_on_stop: false,
         max_connections: 40,
     };
-    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
-    let url = cluster.url(local::DATABASE);
-    sesame::server::prepare(&url).await.expect("prepare");
-    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
+    let (dir, cluster, url, app) = on_own_cluster("sesame-faults", options).await;
 
     let (claire, basket) = shop(&app).await;
 
@@ -664,16 +674,12 @@ async fn answers_503_within(request: reqwest::RequestBuilder, bound: Duration) -
 /// once.
 #[tokio::test]
 async fn a_paused_database_gives_bounded_503s_and_recovery_within_a_second() {
-    let dir = std::env::temp_dir().join(format!("sesame-pause-{}", Uuid::new_v4().simple()));
     let options = local::Options {
         durable: false,
         remove_on_stop: true,
         max_connections: 60,
     };
-    let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
-    let url = cluster.url(local::DATABASE);
-    sesame::server::prepare(&url).await.expect("prepare");
-    let app = TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await;
+    let (dir, cluster, url, app) = on_own_cluster("sesame-pause", options).await;
     let (claire, basket) = shop(&app).await;
 
     let streams = Streams::start(

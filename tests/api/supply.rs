@@ -85,17 +85,22 @@ impl Trade {
         (response.json().await.unwrap(), etag)
     }
 
-    async fn resume(&self, id: &str) -> reqwest::Response {
+    /// The supplier sets the offer's status, with the version it reads.
+    async fn set_status(&self, id: &str, status: &str) -> reqwest::Response {
         let (_, etag) = self.offer(id).await;
         self.app
             .client
             .patch(self.app.url(&format!("/api/v1/offers/{id}")))
             .bearer_auth(&self.luc.access)
             .header("If-Match", etag)
-            .json(&json!({"status": "active"}))
+            .json(&json!({"status": status}))
             .send()
             .await
             .unwrap()
+    }
+
+    async fn resume(&self, id: &str) -> reqwest::Response {
+        self.set_status(id, "active").await
     }
 
     /// The event types written for `organisation`, oldest first.
@@ -298,18 +303,7 @@ async fn ending_and_resuming_at_once_never_leave_an_active_offer_without_consent
         let offer: Value = response.json().await.unwrap();
         let offer_id = offer["id"].as_str().unwrap().to_owned();
         // Paused by its supplier, then resumed while the farm ends it.
-        let (_, etag) = t.offer(&offer_id).await;
-        let paused = t
-            .app
-            .client
-            .patch(t.app.url(&format!("/api/v1/offers/{offer_id}")))
-            .bearer_auth(&t.luc.access)
-            .header("If-Match", etag)
-            .json(&json!({"status": "paused"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(paused.status(), 200);
+        assert_eq!(t.set_status(&offer_id, "paused").await.status(), 200);
         let (resumed, ended) =
             join(t.resume(&offer_id), t.act(&t.marie, &relationship, "end")).await;
         assert_eq!(ended.status(), 200);
