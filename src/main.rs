@@ -168,6 +168,16 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
     if settings.log_format == LogFormat::Pretty {
         tracing::info!("Sésame {}", env!("CARGO_PKG_VERSION"));
     }
+    // Taken first, before the demo's secret is written, the cluster starts and
+    // the demo seeds: a port in use is reported at once, leaving nothing behind,
+    // and the banner below is only printed once the port is ours.
+    let (listener, metrics_listener) = match mode {
+        Mode::Serve | Mode::Demo => (
+            Some(server::listen(&settings)?),
+            server::listen_metrics(&settings)?,
+        ),
+        _ => (None, None),
+    };
     // Checked before anything starts: a bad secret should not cost a cluster start.
     let secret = match mode {
         Mode::Serve => Some(server::jwt_secret(&settings, SecretSource::Environment)?),
@@ -176,15 +186,6 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
             SecretSource::EnvironmentOrDataDir,
         )?),
         Mode::Migrate | Mode::Seed { .. } | Mode::Export { .. } => None,
-    };
-    // Taken before the cluster starts and the demo seeds: a port in use is
-    // reported at once, and the banner below is only printed once it is ours.
-    let (listener, metrics_listener) = match mode {
-        Mode::Serve | Mode::Demo => (
-            Some(server::listen(&settings)?),
-            server::listen_metrics(&settings)?,
-        ),
-        _ => (None, None),
     };
     let sharing = match mode {
         Mode::Serve | Mode::Demo => Sharing::OwnOnly,

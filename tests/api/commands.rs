@@ -177,7 +177,10 @@ async fn commands_beside_a_running_demo_use_its_cluster_and_never_stop_it() {
         "{stderr}"
     );
     assert!(!String::from_utf8_lossy(&taken.stdout).contains("Password"));
-    assert!(!elsewhere.join("pgdata").exists(), "no cluster was made");
+    assert!(
+        !elsewhere.exists(),
+        "nothing was made: no cluster, no secret"
+    );
 
     // Ctrl-C: the demo stops, and so does the cluster it started.
     let cluster_port = std::fs::read_to_string(dir.join("port")).unwrap();
