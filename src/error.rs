@@ -137,6 +137,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the database is unavailable; retry shortly")]
     Unavailable(String),
+    /// Every slot of a bounded kind of work (open data builds, downloads)
+    /// is taken: the service is fine, only busy with that work.
+    #[error("{0}")]
+    AtCapacity(String),
     #[error("{0}")]
     NotReady(String),
     #[error("an internal error occurred; it has been logged with the request id")]
@@ -206,6 +210,7 @@ impl ApiError {
             ),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Unavailable(_) => ("service-unavailable", "Service temporarily unavailable"),
+            Self::AtCapacity(_) => ("at-capacity", "Too many of these at once"),
             Self::NotReady(_) => ("not-ready", "Service not ready"),
             Self::Internal(_) => ("internal-error", "Internal server error"),
         }
@@ -257,7 +262,9 @@ impl ResponseError for ApiError {
             Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::AtCapacity(_) | Self::NotReady(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -271,7 +278,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
         match self {
-            Self::Unavailable(_) | Self::NotReady(_) => {
+            Self::Unavailable(_) | Self::AtCapacity(_) | Self::NotReady(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             Self::IdempotencyInProgress => {

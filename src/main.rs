@@ -52,6 +52,11 @@ enum Command {
         /// Folder to write datapackage.json and the resources into.
         #[arg(long)]
         out: std::path::PathBuf,
+        /// Write the package even when a published release covers some of
+        /// these months: such a package must stay internal, since its cells,
+        /// subtracted from the release's, would undo that release's secrecy.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
             from,
             to,
             out,
+            force,
             settings,
         } => run(
             settings,
@@ -107,6 +113,7 @@ fn main() -> ExitCode {
                 from,
                 to,
                 out,
+                force,
             },
         ),
         Command::Admin(AdminCommand::CreateUser {
@@ -145,6 +152,7 @@ enum Mode {
         from: String,
         to: String,
         out: std::path::PathBuf,
+        force: bool,
     },
 }
 
@@ -208,9 +216,18 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        if let Mode::Export { epci, from, to, out } = &mode {
+        if let Mode::Export {
+            epci,
+            from,
+            to,
+            out,
+            force,
+        } = &mode
+        {
             let started = std::time::Instant::now();
-            let rows = sesame::opendata::export::write_package(&database.url, epci, from, to, out).await?;
+            let rows =
+                sesame::opendata::export::write_package(&database.url, epci, from, to, out, *force)
+                    .await?;
             println!(
                 "wrote the package of EPCI {epci} for {from} – {to} into {} ({rows} transactions) in {:.1} s",
                 out.display(),

@@ -160,17 +160,62 @@ pub struct StockAdjustment {
     pub quantity: Decimal,
 }
 
+/// An offer's stock. Everyone sees the coarse `availability`; the exact
+/// figures are the supplier's own: shown to its members only, since stock
+/// moving by one order's quantity would tell anyone polling the catalog
+/// what each canteen ordered. A buyer learns the exact quantity left when
+/// its basket asks more (`out-of-stock`).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"on_demand": false, "availability": "in_stock"}))]
 pub struct Stock {
     pub on_demand: bool,
-    /// Free to order; absent when on demand.
-    #[serde(with = "rust_decimal::serde::str_option")]
+    pub availability: Availability,
+    /// Free to order (the supplier's members only; absent when on demand).
+    #[serde(
+        with = "rust_decimal::serde::str_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<String>)]
     pub available: Option<Decimal>,
-    /// Held by open orders.
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String)]
-    pub reserved: Decimal,
+    /// Held by open orders (the supplier's members only).
+    #[serde(
+        with = "rust_decimal::serde::str_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub reserved: Option<Decimal>,
+}
+
+/// How much of an offer is left, coarsely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    /// Produced to order.
+    OnDemand,
+    /// Ten minimum orders or more left.
+    InStock,
+    /// Less than ten minimum orders left.
+    Limited,
+    /// Not even one minimum order left.
+    OutOfStock,
+}
+
+impl Availability {
+    /// Counts what is free in minimum orders (the larger of the minimum
+    /// quantity and the step, so that a zero minimum still counts).
+    pub fn of(available: Option<Decimal>, min_order: Decimal, step: Decimal) -> Self {
+        let Some(available) = available else {
+            return Self::OnDemand;
+        };
+        let order = min_order.max(step);
+        if available <= Decimal::ZERO || available < order {
+            Self::OutOfStock
+        } else if available < order * Decimal::TEN {
+            Self::Limited
+        } else {
+            Self::InStock
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

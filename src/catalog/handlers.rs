@@ -47,8 +47,27 @@ fn if_match(req: &HttpRequest) -> ApiResult<i32> {
         })
 }
 
-pub fn view(loaded: Loaded, local: Option<Local>) -> ApiResult<Offer> {
+/// The stock as `reader` may see it.
+fn stock(row: &OfferRow, reader: Reader) -> Stock {
+    let exact = reader == Reader::Supplier;
+    Stock {
+        on_demand: row.stock_available.is_none(),
+        availability: Availability::of(row.stock_available, row.min_order_quantity, row.order_step),
+        available: row.stock_available.filter(|_| exact).map(|q| q.normalize()),
+        reserved: exact.then(|| row.stock_reserved.normalize()),
+    }
+}
+
+/// Who reads an offer: its supplier's members see the exact stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Supplier,
+    Anyone,
+}
+
+pub fn view(loaded: Loaded, local: Option<Local>, reader: Reader) -> ApiResult<Offer> {
     let row = loaded.row;
+    let stock = stock(&row, reader);
     let labels: Vec<Label> = row
         .labels
         .iter()
@@ -98,11 +117,7 @@ pub fn view(loaded: Loaded, local: Option<Local>) -> ApiResult<Offer> {
         },
         price_cents: row.price_cents,
         vat_rate: row.vat_rate.normalize(),
-        stock: Stock {
-            on_demand: row.stock_available.is_none(),
-            available: row.stock_available.map(|q| q.normalize()),
-            reserved: row.stock_reserved.normalize(),
-        },
+        stock,
         min_order_quantity: row.min_order_quantity.normalize(),
         order_step: row.order_step.normalize(),
         available_from: row.available_from,
@@ -368,7 +383,7 @@ pub async fn create_offer(
     let version = loaded.version;
     let response = HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/offers/{id}")))
-        .json(view(loaded, None)?);
+        .json(view(loaded, None, Reader::Supplier)?);
     Ok(with_etag(response, version))
 }
 
@@ -396,21 +411,24 @@ pub async fn get_offer(
     let loaded = load_one(&mut conn, id.into_inner()).await?;
     let public = loaded.row.status == OfferStatus::Active.as_str()
         && loaded.supplier_status == OrganisationStatus::Verified.as_str();
-    if !public {
-        let member = match &user {
-            Some(user) => {
-                let org = access(&mut conn, loaded.row.supplier_id, Some(user)).await?;
-                policy::authorize(user, &org, OrgAction::ReadPrivate).is_ok()
-            }
-            None => false,
-        };
-        if !member {
-            return Err(ApiError::not_found("no offer with this id"));
+    let member = match &user {
+        Some(user) => {
+            let org = access(&mut conn, loaded.row.supplier_id, Some(user)).await?;
+            policy::authorize(user, &org, OrgAction::ReadPrivate).is_ok()
         }
+        None => false,
+    };
+    if !public && !member {
+        return Err(ApiError::not_found("no offer with this id"));
     }
+    let reader = if member {
+        Reader::Supplier
+    } else {
+        Reader::Anyone
+    };
     let version = loaded.version;
     Ok(with_etag(
-        HttpResponse::Ok().json(view(loaded, None)?),
+        HttpResponse::Ok().json(view(loaded, None, reader)?),
         version,
     ))
 }
@@ -551,7 +569,7 @@ pub async fn update_offer(
     let loaded = load_one(&mut conn, id).await?;
     let version = loaded.version;
     Ok(with_etag(
-        HttpResponse::Ok().json(view(loaded, None)?),
+        HttpResponse::Ok().json(view(loaded, None, Reader::Supplier)?),
         version,
     ))
 }
@@ -612,7 +630,7 @@ pub async fn adjust_stock(
     }
     let loaded = load_one(&mut conn, id).await?;
     let version = loaded.version;
-    let offer = view(loaded, None)?;
+    let offer = view(loaded, None, Reader::Supplier)?;
     Ok(with_etag(HttpResponse::Ok().json(offer.stock), version))
 }
 
@@ -681,7 +699,7 @@ pub async fn search_offers(
                 "no" => Local::No,
                 _ => Local::Unknown,
             });
-            view(offer, local)
+            view(offer, local, Reader::Anyone)
         })
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(web::Json(OfferPage { items, next_cursor }))

@@ -158,8 +158,9 @@ fn choose_sellers<'a>(
             .iter()
             .all(|(o, _)| o.family == "PRODUITS_DE_LA_MER");
         let weight = match (buyer.engaged, s.organic, s.local) {
-            // fish once in a while, vegetables and fruit every time
-            _ if s.wholesale && fish_only => 0.15,
+            // fish once in a while (from one of five wholesalers),
+            // vegetables and fruit every time
+            _ if s.wholesale && fish_only => 0.04,
             _ if s.wholesale => 1.0,
             (true, true, _) => 1.0,
             (true, false, true) => 0.6,

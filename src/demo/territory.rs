@@ -678,46 +678,82 @@ fn distributors(b: &mut Builder, sellers: &mut Vec<Seller>, rng: &mut Rng, today
         offers,
     });
 
-    let (id, owner) = b.organisation(
-        "distributor",
-        "Marée de Rungis",
-        siret(32, 5),
-        "94065",
-        "Mareyeur : poissons de pêche durable.",
-    );
-    b.areas.push((id, "departement", "91".to_owned()));
-    let mut offers = Vec::new();
-    for (k, product) in catalogue::FISH.iter().enumerate() {
-        let labels = if k == 0 {
-            vec!["PECHE_DURABLE".to_owned()]
-        } else {
-            Vec::new()
-        };
-        let row = offer_row(
-            id,
-            (None, "Armement Boulonnais", "62160"),
-            product,
-            labels,
-            Terms {
-                price_cents: product.price_cents,
-                weekdays: vec![1, 2, 3, 4, 5],
-                area: (Vec::new(), vec!["91".to_owned()]),
-            },
-            today,
-            b.offers.len() + 1,
+    // Fish wholesalers (no farm of the territory fishes): canteens spread
+    // their fish between several, as they do around a wholesale market.
+    let mareyeurs = [
+        (
+            "Marée de Rungis",
+            "94065",
+            ("Armement Boulonnais", "62160"),
+            100,
+        ),
+        (
+            "Pêcheries de la Manche",
+            "91479",
+            ("Criée de Port-en-Bessin", "14515"),
+            96,
+        ),
+        (
+            "Saveurs de l'Atlantique",
+            "91027",
+            ("Armement Lorientais", "56121"),
+            104,
+        ),
+        (
+            "Marée du Hurepoix",
+            "91377",
+            ("Criée de Brest", "29019"),
+            98,
+        ),
+        (
+            "Poissons de La Rochelle",
+            "91201",
+            ("Armement Rochelais", "17300"),
+            102,
+        ),
+    ];
+    for (n, (name, commune, producer, price_percent)) in mareyeurs.into_iter().enumerate() {
+        let (id, owner) = b.organisation(
+            "distributor",
+            name,
+            siret(32, 5 + n as u64),
+            commune,
+            "Mareyeur : poissons de pêche durable.",
         );
-        b.offers.push(row.clone());
-        offers.push((row, product.usual));
+        b.areas.push((id, "departement", "91".to_owned()));
+        let mut offers = Vec::new();
+        for (k, product) in catalogue::FISH.iter().enumerate() {
+            let labels = if k == 0 {
+                vec!["PECHE_DURABLE".to_owned()]
+            } else {
+                Vec::new()
+            };
+            let row = offer_row(
+                id,
+                (None, producer.0, producer.1),
+                product,
+                labels,
+                Terms {
+                    price_cents: product.price_cents * price_percent / 100,
+                    weekdays: vec![1, 2, 3, 4, 5],
+                    area: (Vec::new(), vec!["91".to_owned()]),
+                },
+                today,
+                b.offers.len() + 1,
+            );
+            b.offers.push(row.clone());
+            offers.push((row, product.usual));
+        }
+        sellers.push(Seller {
+            wholesale: true,
+            id,
+            owner,
+            organic: false,
+            local: false,
+            weekdays: vec![1, 2, 3, 4, 5],
+            offers,
+        });
     }
-    sellers.push(Seller {
-        wholesale: true,
-        id,
-        owner,
-        organic: false,
-        local: false,
-        weekdays: vec![1, 2, 3, 4, 5],
-        offers,
-    });
 }
 
 fn canteens(b: &mut Builder, rng: &mut Rng, name_of: &dyn Fn(&str) -> String) -> Vec<Buyer> {

@@ -1,67 +1,45 @@
 //! The sums a build starts from, made in one pass over the staged lines
 //! summed per supplier and buyer: every cell and total of `supply_stats`
-//! with who is behind each cell, and the microdata classes of every cell.
+//! with who is behind each cell (the full grid, empty cells included), and
+//! the microdata classes of every cell.
 //! One pass in memory replaces a query per aggregate, each of which read
 //! the lines again; memory grows with cells × suppliers × buyers, never with
 //! the number of lines.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use uuid::Uuid;
 
 use super::disclosure::{
-    Contributions, Contributor, Item, Key, Level, MEASURES, MicroClass, Side, Status,
+    Contributions, Contributor, Item, Key, Level, MicroClass, Side, Status, top_three,
 };
-use super::package::UNIT_KINDS;
+use super::package::{LABEL_GROUPS, ORIGIN_CLASSES, SECTOR_CATEGORIES, UNIT_KINDS, VALUE_BANDS};
 
-/// What one supplier sold one buyer in a cell, for one supplier kind and one
-/// unit kind.
+/// What one supplier sold one buyer in a cell, for one supplier kind, one
+/// unit kind and one value band of the lines.
 pub struct Pair {
     pub key: Key,
     pub supplier_kind: String,
     pub unit_kind: String,
+    /// Position in [`VALUE_BANDS`].
+    pub value_band: usize,
     pub supplier: Uuid,
     pub buyer: Uuid,
     pub value_cents: i64,
-    pub quantity: Decimal,
     pub lines: i64,
-}
-
-/// Exact sums: value in cents, and quantity per unit kind.
-#[derive(Debug, Default, Clone, Copy)]
-struct Sums {
-    value: i64,
-    quantities: [Decimal; 3],
-}
-
-impl Sums {
-    fn add(&mut self, other: &Sums) {
-        self.value += other.value;
-        for (sum, q) in self.quantities.iter_mut().zip(other.quantities) {
-            *sum += q;
-        }
-    }
-
-    /// As the disclosure arithmetic reads them (converted once, after the
-    /// exact sums, so the order of the lines changes nothing).
-    fn measures(&self) -> [f64; MEASURES] {
-        let [kg, l, pieces] = self.quantities.map(|q| q.to_f64().unwrap_or_default());
-        [self.value as f64, kg, l, pieces]
-    }
 }
 
 #[derive(Default)]
 struct Cell {
-    sums: Sums,
-    suppliers: HashMap<Uuid, Sums>,
-    buyers: HashMap<Uuid, Sums>,
+    value: i64,
+    suppliers: HashMap<Uuid, i64>,
+    buyers: HashMap<Uuid, i64>,
 }
 
 /// A microdata class inside a cell: a generalisation level, and the
-/// supplier kind and unit kind it shows (`None` where shown as `*`).
-type ClassKey = (usize, i16, Option<u8>, Option<u8>);
+/// supplier kind, unit kind and value band it shows (`None` where shown as
+/// `*`).
+type ClassKey = (usize, i16, Option<u8>, Option<u8>, Option<u8>);
 
 #[derive(Default)]
 struct Class {
@@ -71,10 +49,10 @@ struct Class {
     buyers: HashMap<Uuid, i64>,
 }
 
-/// A total's sums and the distinct units of its cells.
+/// A total's value and the distinct units of its cells.
 #[derive(Default)]
 struct Total {
-    sums: Sums,
+    value: i64,
     suppliers: HashSet<Uuid>,
     buyers: HashSet<Uuid>,
 }
@@ -89,12 +67,15 @@ pub struct Aggregates {
 }
 
 impl Aggregates {
-    /// Counts one pair in its cell and in its cell's three classes.
+    /// Counts one pair in its cell and in its cell's classes.
     pub fn add(&mut self, pair: Pair) -> Result<(), String> {
         let unit_kind = UNIT_KINDS
             .iter()
             .position(|k| *k == pair.unit_kind)
             .ok_or_else(|| format!("unknown unit kind {:?}", pair.unit_kind))?;
+        if pair.value_band >= VALUE_BANDS.len() {
+            return Err(format!("unknown value band {}", pair.value_band));
+        }
         let supplier_kind = match self
             .supplier_kinds
             .iter()
@@ -107,30 +88,18 @@ impl Aggregates {
             }
         };
         let supplier_kind = u8::try_from(supplier_kind).map_err(|_| "too many supplier kinds")?;
-        let cell = match self.cell_index.get(&pair.key) {
-            Some(&i) => i,
-            None => {
-                self.cell_index.insert(pair.key.clone(), self.cells.len());
-                self.cells.push((pair.key, Cell::default()));
-                self.cells.len() - 1
-            }
-        };
-        let mut sums = Sums {
-            value: pair.value_cents,
-            ..Sums::default()
-        };
-        sums.quantities[unit_kind] = pair.quantity;
-
+        let cell = self.cell(pair.key);
         let entry = &mut self.cells[cell].1;
-        entry.sums.add(&sums);
-        entry.suppliers.entry(pair.supplier).or_default().add(&sums);
-        entry.buyers.entry(pair.buyer).or_default().add(&sums);
+        entry.value += pair.value_cents;
+        *entry.suppliers.entry(pair.supplier).or_default() += pair.value_cents;
+        *entry.buyers.entry(pair.buyer).or_default() += pair.value_cents;
 
-        let unit_kind = unit_kind as u8;
+        let (unit_kind, band) = (unit_kind as u8, pair.value_band as u8);
         for key in [
-            (cell, 0, Some(supplier_kind), Some(unit_kind)),
-            (cell, 1, None, Some(unit_kind)),
-            (cell, 2, None, None),
+            (cell, 0, Some(supplier_kind), Some(unit_kind), Some(band)),
+            (cell, 1, None, Some(unit_kind), Some(band)),
+            (cell, 2, None, None, Some(band)),
+            (cell, 3, None, None, None),
         ] {
             let class = self.classes.entry(key).or_default();
             class.rows += pair.lines;
@@ -141,9 +110,38 @@ impl Aggregates {
         Ok(())
     }
 
-    /// The cells and totals of `supply_stats` (cells with their
-    /// contributors), and the microdata classes.
-    pub fn finish(self) -> (Vec<Item>, Vec<MicroClass>) {
+    fn cell(&mut self, key: Key) -> usize {
+        match self.cell_index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.cell_index.insert(key.clone(), self.cells.len());
+                self.cells.push((key, Cell::default()));
+                self.cells.len() - 1
+            }
+        }
+    }
+
+    /// The full grid of `supply_stats` over `months` and the given
+    /// `families` (every cell and total, traded in or not, each cell with
+    /// its contributors), and the microdata classes.
+    pub fn finish(mut self, months: &[String], families: &[&str]) -> (Vec<Item>, Vec<MicroClass>) {
+        for month in months {
+            for family in families {
+                for label_group in LABEL_GROUPS {
+                    for origin_class in ORIGIN_CLASSES {
+                        for sector_category in SECTOR_CATEGORIES {
+                            self.cell(Key {
+                                month: month.clone(),
+                                family: (*family).to_owned(),
+                                label_group: label_group.to_owned(),
+                                origin_class: origin_class.to_owned(),
+                                sector_category: sector_category.to_owned(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
         // Units become small indexes in a fixed order: the same data gives
         // the same contributors, hence the same release.
         let units: BTreeSet<Uuid> = self
@@ -160,7 +158,7 @@ impl Aggregates {
         for (key, cell) in &self.cells {
             for total in key.totals() {
                 let total = totals.entry(total).or_default();
-                total.sums.add(&cell.sums);
+                total.value += cell.value;
                 total.suppliers.extend(cell.suppliers.keys().copied());
                 total.buyers.extend(cell.buyers.keys().copied());
             }
@@ -170,10 +168,10 @@ impl Aggregates {
             ]
             .into_iter()
             .flat_map(|(side, units)| {
-                units.iter().map(move |(unit, sums)| Contributor {
+                units.iter().map(move |(unit, &value_cents)| Contributor {
                     side,
                     unit: unit_index[unit],
-                    measures: sums.measures(),
+                    value_cents,
                 })
             })
             .collect();
@@ -181,7 +179,7 @@ impl Aggregates {
             items.push(item(
                 Level::Cell,
                 key.clone(),
-                &cell.sums,
+                cell.value,
                 cell.suppliers.len(),
                 cell.buyers.len(),
                 contributors,
@@ -191,7 +189,7 @@ impl Aggregates {
             items.push(item(
                 level,
                 key,
-                &total.sums,
+                total.value,
                 total.suppliers.len(),
                 total.buyers.len(),
                 Vec::new(),
@@ -201,8 +199,8 @@ impl Aggregates {
         let classes = self
             .classes
             .into_iter()
-            .map(|((cell, level, _, _), class)| {
-                let top = |units: &HashMap<Uuid, i64>| units.values().copied().max().unwrap_or(0);
+            .map(|((cell, level, _, _, _), class)| {
+                let top = |units: &HashMap<Uuid, i64>| top_three(units.values().copied());
                 MicroClass {
                     cell: self.cells[cell].0.clone(),
                     level,
@@ -211,8 +209,8 @@ impl Aggregates {
                         value_cents: class.value,
                         suppliers: class.suppliers.len() as i64,
                         buyers: class.buyers.len() as i64,
-                        top_supplier_cents: top(&class.suppliers),
-                        top_buyer_cents: top(&class.buyers),
+                        top_suppliers: top(&class.suppliers),
+                        top_buyers: top(&class.buyers),
                     },
                 }
             })
@@ -224,7 +222,7 @@ impl Aggregates {
 fn item(
     level: Level,
     key: Key,
-    sums: &Sums,
+    value_cents: i64,
     suppliers: usize,
     buyers: usize,
     contributors: Vec<Contributor>,
@@ -232,11 +230,9 @@ fn item(
     Item {
         level,
         key,
-        value_cents: sums.value,
+        value_cents,
         suppliers: suppliers as i64,
         buyers: buyers as i64,
-        measures: sums.measures(),
-        quantities: sums.quantities,
         contributors,
         status: Status::Published,
     }
@@ -246,84 +242,132 @@ fn item(
 mod tests {
     use super::*;
 
-    fn pair(family: &str, supplier: u128, buyer: u128, kind: &str, value: i64, qty: i64) -> Pair {
+    fn pair(
+        family: &str,
+        supplier: u128,
+        buyer: u128,
+        kind: &str,
+        value: i64,
+        band: usize,
+    ) -> Pair {
         Pair {
             key: Key {
                 month: "2026-03".into(),
                 family: family.into(),
                 label_group: "bio".into(),
-                origin_class: "local".into(),
+                origin_class: "epci".into(),
                 sector_category: "education".into(),
             },
             supplier_kind: "farm".into(),
             unit_kind: kind.into(),
+            value_band: band,
             supplier: Uuid::from_u128(supplier),
             buyer: Uuid::from_u128(1000 + buyer),
             value_cents: value,
-            quantity: Decimal::from(qty),
             lines: 2,
         }
     }
 
     #[test]
-    fn sums_cells_totals_and_classes_and_counts_each_unit_once() {
+    fn sums_the_full_grid_totals_and_classes_and_counts_each_unit_once() {
         let mut sums = Aggregates::default();
         for p in [
-            pair("fruits_legumes", 1, 1, "kg", 100, 10),
-            pair("fruits_legumes", 1, 2, "kg", 50, 5),
-            pair("fruits_legumes", 2, 1, "piece", 30, 6),
-            pair("produits_laitiers", 1, 3, "l", 20, 4),
+            pair("FRUITS_ET_LEGUMES", 1, 1, "kg", 100, 0),
+            pair("FRUITS_ET_LEGUMES", 1, 2, "kg", 50, 0),
+            pair("FRUITS_ET_LEGUMES", 2, 1, "piece", 30, 1),
+            pair("PRODUITS_LAITIERS", 1, 3, "l", 20, 0),
         ] {
             sums.add(p).expect("known unit kinds");
         }
-        let (items, classes) = sums.finish();
-        let get = |level: Level, family: &str| {
+        let months = ["2026-03".to_owned(), "2026-04".to_owned()];
+        let families = ["FRUITS_ET_LEGUMES", "PRODUITS_LAITIERS", "BOISSONS"];
+        let (items, classes) = sums.finish(&months, &families);
+        let get = |level: Level, month: &str, family: &str| {
             items
                 .iter()
-                .find(|i| i.level == level && i.key.family == family)
+                .find(|i| i.level == level && i.key.month == month && i.key.family == family)
                 .expect("item present")
         };
-        let fruit = get(Level::Cell, "fruits_legumes");
+        let cell = |month: &str, family: &str| {
+            items
+                .iter()
+                .find(|i| {
+                    i.level == Level::Cell
+                        && i.key.month == month
+                        && i.key.family == family
+                        && i.key.origin_class == "epci"
+                        && i.key.sector_category == "education"
+                        && i.key.label_group == "bio"
+                })
+                .expect("cell present")
+        };
+        let fruit = cell("2026-03", "FRUITS_ET_LEGUMES");
         assert_eq!(
             (fruit.value_cents, fruit.suppliers, fruit.buyers),
             (180, 2, 2)
         );
-        assert_eq!(fruit.quantities, [15.into(), 0.into(), 6.into()]);
         let supplier_one = fruit
             .contributors
             .iter()
-            .find(|c| c.side == Side::Supplier && c.measures[0] == 150.0);
+            .find(|c| c.side == Side::Supplier && c.value_cents == 150);
         assert!(supplier_one.is_some(), "{:?}", fruit.contributors);
         assert_eq!(fruit.contributors.len(), 4);
 
-        let total = get(Level::Total, "");
+        // The full grid: every month, family, label group, origin class and
+        // sector category, traded in or not; empty cells have no one behind.
+        let cells = items.iter().filter(|i| i.level == Level::Cell).count();
+        assert_eq!(
+            cells,
+            2 * 3 * LABEL_GROUPS.len() * ORIGIN_CLASSES.len() * SECTOR_CATEGORIES.len()
+        );
+        let empty = cell("2026-04", "BOISSONS");
+        assert_eq!((empty.value_cents, empty.suppliers), (0, 0));
+        assert!(empty.contributors.is_empty());
+        assert_eq!(
+            get(Level::MonthFamily, "2026-04", "BOISSONS").value_cents,
+            0
+        );
+        assert_eq!(
+            get(Level::MonthFamily, "2026-03", "FRUITS_ET_LEGUMES").value_cents,
+            180
+        );
+
+        let total = get(Level::Total, "", "");
         assert_eq!(
             (total.value_cents, total.suppliers, total.buyers),
             (200, 2, 3)
         );
         assert!(total.contributors.is_empty());
-        assert_eq!(get(Level::Family, "produits_laitiers").value_cents, 20);
+        assert_eq!(get(Level::Family, "", "PRODUITS_LAITIERS").value_cents, 20);
 
         let whole_fruit_cell = classes
             .iter()
-            .find(|c| c.cell == fruit.key && c.level == 2)
-            .expect("level 2 class");
+            .find(|c| c.cell == fruit.key && c.level == 3)
+            .expect("level 3 class");
         assert_eq!(whole_fruit_cell.rows, 6);
-        assert_eq!(whole_fruit_cell.units.top_supplier_cents, 150);
-        assert_eq!(whole_fruit_cell.units.top_buyer_cents, 130);
-        // Level 1 splits the fruit cell by unit kind.
-        assert_eq!(
+        assert_eq!(whole_fruit_cell.units.top_suppliers, [150, 30, 0]);
+        assert_eq!(whole_fruit_cell.units.top_buyers, [130, 50, 0]);
+        // Level 1 splits the fruit cell by unit kind and band, level 2 by
+        // band only.
+        let at = |level| {
             classes
                 .iter()
-                .filter(|c| c.cell == fruit.key && c.level == 1)
-                .count(),
-            2
-        );
+                .filter(|c| c.cell == fruit.key && c.level == level)
+                .count()
+        };
+        assert_eq!((at(1), at(2)), (2, 2));
     }
 
     #[test]
-    fn an_unknown_unit_kind_is_an_error_not_a_guess() {
+    fn an_unknown_unit_kind_or_band_is_an_error_not_a_guess() {
         let mut sums = Aggregates::default();
-        assert!(sums.add(pair("fruits_legumes", 1, 1, "box", 1, 1)).is_err());
+        assert!(
+            sums.add(pair("FRUITS_ET_LEGUMES", 1, 1, "box", 1, 0))
+                .is_err()
+        );
+        assert!(
+            sums.add(pair("FRUITS_ET_LEGUMES", 1, 1, "kg", 1, 99))
+                .is_err()
+        );
     }
 }

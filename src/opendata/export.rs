@@ -14,18 +14,19 @@ use super::queries;
 use super::release::{self, Build, end_of_month, parse_month};
 
 /// Builds the package of `epci` over months `from`..=`to` (`YYYY-MM`) into
-/// `out`; returns the number of transactions rows written.
+/// `out`; returns the number of transactions rows written. A period that a
+/// published release overlaps is refused unless `force`.
 pub async fn write_package(
     database_url: &str,
     epci: &str,
     from: &str,
     to: &str,
     out: &Path,
+    force: bool,
 ) -> anyhow::Result<usize> {
     let from = parse_month(from).context("--from must be a month, YYYY-MM")?;
     let to = end_of_month(parse_month(to).context("--to must be a month, YYYY-MM")?);
     anyhow::ensure!(from <= to, "--to is before --from");
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut conn = AsyncPgConnection::establish(database_url)
         .await
         .context("cannot connect to the database")?;
@@ -44,13 +45,24 @@ pub async fn write_package(
     // Everything happens in one transaction that is never committed.
     conn.batch_execute("BEGIN").await?;
     let (overlaps, version) = queries::claim_period(&mut conn, epci, from, to).await?;
+    if overlaps && !force {
+        conn.batch_execute("ROLLBACK").await?;
+        anyhow::bail!(
+            "a published release of EPCI {epci} already covers part of {} – {}: this package's \
+             cells, set against that release's, would reveal the numbers it suppressed. Choose \
+             months no release covers (GET /api/v1/opendata/releases?epci={epci} lists them), or \
+             pass --force to write it for internal use only",
+            from.format("%Y-%m"),
+            to.format("%Y-%m")
+        );
+    }
     if overlaps {
         tracing::warn!(
             epci,
-            "a published release already covers part of this period: \
-             this package could not be published as it is"
+            "written with --force over a published period: keep this package internal"
         );
     }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let build = Build {
         id: Uuid::now_v7(),
         epci,

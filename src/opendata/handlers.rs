@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, route, web};
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use futures_util::StreamExt;
 use uuid::Uuid;
@@ -77,7 +77,7 @@ fn validate(
     } else if thresholds.below_defaults() && !body.allow_below_defaults {
         errors.push(FieldError::new(
             "thresholds",
-            "protects less than the defaults (3 units, 85 %, k = 5); set allow_below_defaults to publish anyway",
+            "protects less than the defaults (3 units, 85 %, k = 5, p = 15 %); set allow_below_defaults to publish anyway",
         ));
     }
     match (from, to, errors.is_empty()) {
@@ -110,7 +110,7 @@ fn month_index(date: chrono::NaiveDate) -> i32 {
         (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
         (status = 409, description = "A release of this EPCI already covers part of the period (`release-overlap`), or another release of it is still being built after a minute (`busy`)", body = Problem, content_type = PROBLEM),
         (status = 422, description = "Invalid period or thresholds, each named", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "Database unavailable, or too many exports at once", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable (`service-unavailable`), or two releases are being built already (`at-capacity`)", body = Problem, content_type = PROBLEM),
     ),
 )]
 #[post("/authorities/{id}/opendata/releases")]
@@ -129,7 +129,11 @@ pub async fn publish_release(
         .ok_or_else(|| ApiError::not_found("no authority with this id"))?;
     let today = crate::clock::today_in_paris(&mut conn).await?;
     let (from, to, thresholds) = validate(&body, today)?;
-    let _slot = state.builds.try_acquire().map_err(|_| busy())?;
+    let _slot = state.builds.try_acquire().map_err(|_| {
+        ApiError::AtCapacity(
+            "two open data releases are being built already; publish again in a few seconds".into(),
+        )
+    })?;
     let release = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let (overlaps, version) = queries::claim_period(conn, &epci, from, to).await?;
@@ -166,10 +170,6 @@ pub async fn publish_release(
             format!("/api/v1/opendata/releases/{}", body.id),
         ))
         .json(body))
-}
-
-fn busy() -> ApiError {
-    ApiError::Unavailable("too many exports are running; retry shortly".into())
 }
 
 /// The published releases, newest first. Public.
@@ -292,8 +292,9 @@ fn not_modified(etag: &str, modified: HttpDate) -> HttpResponse {
 
 /// The release's `datapackage.json` (Frictionless Data Package): resources,
 /// their Table Schemas, licence, producer, period and the disclosure
-/// control applied. Public.
+/// control applied. Public; `HEAD` gives the headers.
 #[utoipa::path(
+    get,
     tag = "opendata",
     operation_id = "get_datapackage",
     params(("id" = Uuid, Path, description = "The release")),
@@ -306,7 +307,11 @@ fn not_modified(etag: &str, modified: HttpDate) -> HttpResponse {
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
 )]
-#[get("/opendata/releases/{id}/datapackage.json")]
+#[route(
+    "/opendata/releases/{id}/datapackage.json",
+    method = "GET",
+    method = "HEAD"
+)]
 pub async fn get_datapackage(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -325,8 +330,9 @@ pub async fn get_datapackage(
 }
 
 /// A resource of the release, as CSV or JSON, streamed page by page with
-/// the same bytes on every download. Public.
+/// the same bytes on every download. Public; `HEAD` gives the headers.
 #[utoipa::path(
+    get,
     tag = "opendata",
     operation_id = "get_release_file",
     params(
@@ -336,15 +342,15 @@ pub async fn get_datapackage(
     ),
     responses(
         (status = 200, description = "The file", content(
-            (String = "text/csv", example = "month,sector_category,buyer_territory,supplier_kind,origin_class,family,label_group,unit_kind,quantity,value_ht_eur\n2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,12.5,38\n"),
+            (String = "text/csv", example = "month,sector_category,buyer_territory,supplier_kind,origin_class,family,label_group,unit_kind,value_band\n2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,50-100\n"),
             (Object = "application/json")),
             headers(("ETag" = String), ("Last-Modified" = String))),
         (status = 304, description = "Not modified (If-None-Match or If-Modified-Since)"),
         (status = 404, description = "No such release or file", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "Database unavailable, or too many downloads at once", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable (`service-unavailable`), or every download slot is taken (`at-capacity`)", body = Problem, content_type = PROBLEM),
     ),
 )]
-#[get("/opendata/releases/{id}/{file}")]
+#[route("/opendata/releases/{id}/{file}", method = "GET", method = "HEAD")]
 pub async fn get_release_file(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -359,12 +365,22 @@ pub async fn get_release_file(
     if fresh(&req, &etag, modified) {
         return Ok(not_modified(&etag, modified));
     }
+    let mut response = frozen(&etag, modified);
+    response.content_type(file.content_type()).insert_header((
+        header::CONTENT_DISPOSITION,
+        format!("attachment; filename=\"{}\"", file.name()),
+    ));
+    // HEAD: the headers a download would have, without reading a row.
+    if req.method() == actix_web::http::Method::HEAD {
+        return Ok(response.finish());
+    }
     // The slot is held by the body until the last byte is sent.
-    let slot = state
-        .exports
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| busy())?;
+    let slot = state.exports.clone().try_acquire_owned().map_err(|_| {
+        ApiError::AtCapacity(
+            "every open data download slot is taken (SESAME_MAX_EXPORTS); retry in a few seconds"
+                .into(),
+        )
+    })?;
     let pool = state.pool.clone();
     enum Step {
         Head,
@@ -404,11 +420,5 @@ pub async fn get_release_file(
         let _held = &slot;
         chunk
     });
-    Ok(frozen(&etag, modified)
-        .content_type(file.content_type())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", file.name()),
-        ))
-        .streaming(body))
+    Ok(response.streaming(body))
 }

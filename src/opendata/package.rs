@@ -24,9 +24,29 @@ pub const SECTOR_CATEGORIES: [&str; 6] = [
     "loisir",
 ];
 pub const SUPPLIER_KINDS: [&str; 2] = ["farm", "distributor"];
-/// The unit kinds, in the order of `Item::quantities`.
 pub const UNIT_KINDS: [&str; 3] = ["kg", "l", "piece"];
-pub const LEVELS: [&str; 5] = ["cell", "month", "family", "label_group", "total"];
+/// The bands a microdata row's value HT falls in: its code, and the first
+/// amount in cents above the band (none for the last). Each band's upper
+/// bound is at least twice its lower one, so that any price up to the
+/// lower bound fits the band with some quantity (docs/opendata.md).
+pub const VALUE_BANDS: [(&str, Option<i64>); 8] = [
+    ("0-50", Some(5_000)),
+    ("50-100", Some(10_000)),
+    ("100-200", Some(20_000)),
+    ("200-500", Some(50_000)),
+    ("500-1000", Some(100_000)),
+    ("1000-2000", Some(200_000)),
+    ("2000-5000", Some(500_000)),
+    ("5000+", None),
+];
+pub const LEVELS: [&str; 6] = [
+    "cell",
+    "month",
+    "family",
+    "label_group",
+    "month_family",
+    "total",
+];
 /// Rows fetched and encoded at a time while streaming, and rows of a stored
 /// page of `transactions` (the pages migration and its CHECK count 10,000).
 pub const PAGE_ROWS: i64 = 10_000;
@@ -157,7 +177,7 @@ impl File {
             columns
                 .iter()
                 .zip(line.split(','))
-                .map(|(column, value)| transaction_cell(column, value))
+                .map(|(_, value)| transaction_cell(value))
                 .collect()
         });
         // A JSON row is about 3.5 times its CSV line.
@@ -220,22 +240,18 @@ fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell<'static>> {
         text(r.origin_class),
         text(r.sector_category),
         number(r.value_ht_cents.map(euros)),
-        number(r.quantity_kg),
-        number(r.quantity_l),
-        number(r.quantity_pieces),
         number(r.suppliers),
         number(r.buyers),
         Cell::Text(r.status.into()),
     ]
 }
 
-/// A value of a frozen `transactions` line: a quantity or a value is a
-/// number, empty when not published; the rest are codes.
-fn transaction_cell<'a>(column: &str, value: &'a str) -> Cell<'a> {
-    match column {
-        _ if value.is_empty() => Cell::Empty,
-        "quantity" | "value_ht_eur" => Cell::Number(value.into()),
-        _ => Cell::Text(value.into()),
+/// A value of a frozen `transactions` line: every column is a code.
+fn transaction_cell(value: &str) -> Cell<'_> {
+    if value.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(value.into())
     }
 }
 
@@ -312,14 +328,14 @@ fn min_units(release: &ReleaseRow) -> u64 {
         .unwrap_or(3)
 }
 
-const SUPPLY_STATS_FIELDS: [Field; 13] = [
+const SUPPLY_STATS_FIELDS: [Field; 10] = [
     Field {
         name: "level",
         schema: |_| {
             enumeration(
                 &LEVELS,
                 true,
-                "What the row counts: a cell, the total of a month, of a product family, of a label group, or the grand total",
+                "What the row counts: a cell, the total of a month, of a product family, of a label group, of a month and product family, or the grand total",
             )
         },
     },
@@ -327,7 +343,7 @@ const SUPPLY_STATS_FIELDS: [Field; 13] = [
         name: "month",
         schema: |_| {
             json!({"type": "yearmonth", "format": "default",
-        "description": "Month of delivery (cells and month totals)"})
+        "description": "Month of delivery (cells, month and month_family totals)"})
         },
     },
     Field {
@@ -336,7 +352,7 @@ const SUPPLY_STATS_FIELDS: [Field; 13] = [
             enumeration(
                 &families(),
                 false,
-                "Product family, as ma-cantine codes it (cells and family totals)",
+                "Product family, as ma-cantine codes it (cells, family and month_family totals)",
             )
         },
     },
@@ -377,18 +393,6 @@ const SUPPLY_STATS_FIELDS: [Field; 13] = [
         },
     },
     Field {
-        name: "quantity_kg",
-        schema: |_| amount("Delivered quantity sold by weight, in kg; empty when suppressed"),
-    },
-    Field {
-        name: "quantity_l",
-        schema: |_| amount("Delivered quantity sold by volume, in litres; empty when suppressed"),
-    },
-    Field {
-        name: "quantity_pieces",
-        schema: |_| amount("Delivered quantity sold by the piece; empty when suppressed"),
-    },
-    Field {
         name: "suppliers",
         schema: |r| {
             json!({"type": "integer", "description":
@@ -408,13 +412,13 @@ const SUPPLY_STATS_FIELDS: [Field; 13] = [
             enumeration(
                 &["published", "suppressed"],
                 true,
-                "suppressed: hidden by the statistical secrecy (too few units, one dominant unit, or to protect another hidden number); never zero",
+                "suppressed: hidden by the statistical secrecy (no or too few units, one dominant unit, two units that would know a third's part, or to protect another hidden number); never zero",
             )
         },
     },
 ];
 
-const TRANSACTIONS_FIELDS: [Field; 10] = [
+const TRANSACTIONS_FIELDS: [Field; 9] = [
     Field {
         name: "month",
         schema: |_| {
@@ -474,19 +478,18 @@ const TRANSACTIONS_FIELDS: [Field; 10] = [
             enumeration(
                 &generalisable(&UNIT_KINDS),
                 true,
-                "kg, l or piece; * where generalised (the quantity is then empty)",
+                "How the line was sold: kg, l or piece; * where generalised",
             )
         },
     },
     Field {
-        name: "quantity",
-        schema: |_| amount("Delivered quantity in unit_kind, rounded to 0.1"),
-    },
-    Field {
-        name: "value_ht_eur",
+        name: "value_band",
         schema: |_| {
-            json!({"type": "integer", "description":
-        "Value excluding VAT, rounded to the euro", "constraints": {"required": true, "minimum": 0}})
+            enumeration(
+                &generalisable(&VALUE_BANDS.map(|(code, _)| code)),
+                true,
+                "Value of the line excluding VAT, in euros: from the first bound (included) to the second (excluded); * where generalised",
+            )
         },
     },
 ];
@@ -527,7 +530,33 @@ pub fn datapackage(release: &ReleaseRow, epci_name: &str) -> Value {
         value
     };
     const STATS: &str = "Delivered supply by month, product family, label group, origin and buyer sector, with totals; numbers failing the statistical secrecy are empty with status suppressed";
-    const MICRO: &str = "One row per delivered line of a published cell: no identifier, no name, no exact date or place; rows generalised (*) or left out to keep every class of rows anonymous";
+    const MICRO: &str = "One row per delivered line of a published cell: no identifier, no name, no exact date or place, no quantity, the value as a band; rows generalised (*) or left out to keep every class of rows anonymous";
+    let mut resources = vec![
+        resource("supply_stats", File::ALL[0], "Supply statistics", STATS),
+        resource(
+            "supply_stats_json",
+            File::ALL[1],
+            "Supply statistics (JSON)",
+            STATS,
+        ),
+        resource(
+            "transactions",
+            File::ALL[2],
+            "Anonymised transactions",
+            MICRO,
+        ),
+    ];
+    // An empty JSON array is not a table a validator can read (it has no
+    // header, unlike the CSV): a release without microdata rows lists the
+    // CSV alone, and transactions.json still answers `[]`.
+    if release.disclosure["transactions_published"].as_u64() != Some(0) {
+        resources.push(resource(
+            "transactions_json",
+            File::ALL[3],
+            "Anonymised transactions (JSON)",
+            MICRO,
+        ));
+    }
     json!({
         "name": format!("sesame-supply-{}-{}-{}", release.epci_siren,
             release.period_from.format("%Y%m"), release.period_to.format("%Y%m")),
@@ -542,12 +571,7 @@ pub fn datapackage(release: &ReleaseRow, epci_name: &str) -> Value {
         "keywords": ["EGalim", "restauration collective", "circuits courts", "approvisionnement"],
         "period": {"from": release.period_from.to_string(), "to": release.period_to.to_string()},
         "disclosure_control": release.disclosure,
-        "resources": [
-            resource("supply_stats", File::ALL[0], "Supply statistics", STATS),
-            resource("supply_stats_json", File::ALL[1], "Supply statistics (JSON)", STATS),
-            resource("transactions", File::ALL[2], "Anonymised transactions", MICRO),
-            resource("transactions_json", File::ALL[3], "Anonymised transactions (JSON)", MICRO),
-        ],
+        "resources": resources,
     })
 }
 
@@ -561,14 +585,13 @@ mod tests {
     };
 
     /// Two stored pages, as the build writes them, downloaded as JSON: one
-    /// valid array, numbers as numbers, codes as strings, a quantity not
-    /// published as null.
+    /// valid array of rows of codes.
     #[test]
     fn stored_pages_transcode_to_one_json_array() {
         let pages = [
-            "2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,12.5,38\n\
-             2026-01,sante,200057859,*,region,BOULANGERIE,none,*,,7\n",
-            "2026-02,social,200057859,distributor,france,AUTRES,siqo,piece,3.0,1204\n",
+            "2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,0-50\n\
+             2026-01,sante,200057859,*,region,BOULANGERIE,none,*,*\n",
+            "2026-02,social,200057859,distributor,france,AUTRES,siqo,piece,1000-2000\n",
         ];
         let mut body = TRANSACTIONS_JSON.head();
         for (i, page) in pages.iter().enumerate() {
@@ -582,13 +605,12 @@ mod tests {
             Value::Object(rows[0].clone()),
             json!({"month": "2026-01", "sector_category": "education", "buyer_territory": "200057859",
                    "supplier_kind": "farm", "origin_class": "epci", "family": "FRUITS_ET_LEGUMES",
-                   "label_group": "bio", "unit_kind": "kg", "quantity": 12.5, "value_ht_eur": 38})
+                   "label_group": "bio", "unit_kind": "kg", "value_band": "0-50"})
         );
         assert_eq!(rows[1]["supplier_kind"], "*");
-        assert_eq!(rows[1]["quantity"], Value::Null);
-        assert_eq!(rows[1]["value_ht_eur"], 7);
+        assert_eq!(rows[1]["value_band"], "*");
         assert_eq!(rows[2]["month"], "2026-02");
-        assert_eq!(rows[2]["value_ht_eur"], 1204);
+        assert_eq!(rows[2]["value_band"], "1000-2000");
         // Every column of the CSV header on every row, in the header's order.
         let header = String::from_utf8(File::ALL[2].head()).unwrap();
         let columns: std::collections::BTreeSet<&str> = header.trim_end().split(',').collect();

@@ -7,13 +7,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, SmallInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::TryStreamExt;
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::aggregate::{Aggregates, Pair};
 use super::disclosure::Key;
 use super::package::{
     self, LABEL_GROUPS, ORIGIN_CLASSES, PAGE_ROWS, SECTOR_CATEGORIES, SUPPLIER_KINDS, UNIT_KINDS,
+    VALUE_BANDS,
 };
 use crate::egalim::queries::{COUNTED_LINES, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
@@ -27,8 +27,30 @@ const SECTOR_CATEGORY_SQL: &str = "CASE WHEN cp.sectors[1] LIKE 'autres%' THEN '
 /// its net content).
 const UNIT_KIND_SQL: &str = "CASE coalesce(l.package_net_unit, l.unit) \
      WHEN 'KGM' THEN 'kg' WHEN 'GRM' THEN 'kg' WHEN 'LTR' THEN 'l' ELSE 'piece' END";
-const QUANTITY_SQL: &str = "l.quantity_delivered * coalesce(l.package_net_quantity, 1) \
-     * CASE coalesce(l.package_net_unit, l.unit) WHEN 'GRM' THEN 0.001 ELSE 1 END";
+
+/// The band codes, in the order of [`VALUE_BANDS`].
+const VALUE_BAND_CODES: [&str; VALUE_BANDS.len()] = {
+    let mut codes = [""; VALUE_BANDS.len()];
+    let mut i = 0;
+    while i < VALUE_BANDS.len() {
+        codes[i] = VALUE_BANDS[i].0;
+        i += 1;
+    }
+    codes
+};
+
+/// The staged position (from 1) of the value band of `cents`.
+fn value_band_sql(cents: &str) -> String {
+    let mut sql = String::from("(CASE");
+    for (i, (_, below)) in VALUE_BANDS.iter().enumerate() {
+        match below {
+            Some(limit) => sql.push_str(&format!(" WHEN {cents} < {limit} THEN {}", i + 1)),
+            None => sql.push_str(&format!(" ELSE {}", i + 1)),
+        }
+    }
+    sql.push_str(" END)::smallint");
+    sql
+}
 
 /// Settings of a build: room to sort a year of lines in memory, and a bound.
 const BUILD_SETTINGS: &str = "SET LOCAL work_mem = '64MB'; SET LOCAL statement_timeout = '300s'";
@@ -86,10 +108,15 @@ impl Codes {
 
     /// The code at staged position `position`, read back in Rust.
     fn code(codes: &[&'static str], position: i16) -> QueryResult<&'static str> {
+        Self::position(codes, position).map(|i| codes[i])
+    }
+
+    /// The index in `codes` of staged position `position`.
+    fn position(codes: &[&'static str], position: i16) -> QueryResult<usize> {
         usize::try_from(position)
             .ok()
-            .and_then(|p| codes.get(p.checked_sub(1)?))
-            .copied()
+            .and_then(|p| p.checked_sub(1))
+            .filter(|&i| i < codes.len())
             .ok_or_else(|| {
                 diesel::result::Error::DeserializationError(
                     format!("a staged line has a category outside {codes:?} (position {position})")
@@ -118,12 +145,13 @@ fn lines_select() -> String {
     let sector_category = Codes::encode(&SECTOR_CATEGORIES, SECTOR_CATEGORY_SQL);
     let supplier_kind = Codes::encode(&SUPPLIER_KINDS, "s.kind");
     let unit_kind = Codes::encode(&UNIT_KINDS, UNIT_KIND_SQL);
+    let value_band = value_band_sql("l.total_ht_cents");
     format!(
         "SELECT o.supplier_id, o.buyer_id, l.total_ht_cents AS value, \
                 date_trunc('month', o.delivery_date::timestamp)::date AS month, {family} AS family, \
                 {label_group} AS label_group, {origin_class} AS origin_class, \
                 {sector_category} AS sector_category, {supplier_kind} AS supplier_kind, \
-                {unit_kind} AS unit_kind, {QUANTITY_SQL} AS quantity \
+                {unit_kind} AS unit_kind, {value_band} AS value_band \
          {counted} AND o.delivery_date BETWEEN $2 AND $3 \
            AND o.buyer_id IN (SELECT {TERRITORY_CANTEENS})"
     )
@@ -146,14 +174,14 @@ struct PairRow {
     supplier_kind: i16,
     #[diesel(sql_type = SmallInt)]
     unit_kind: i16,
+    #[diesel(sql_type = SmallInt)]
+    value_band: i16,
     #[diesel(sql_type = SqlUuid)]
     supplier_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     buyer_id: Uuid,
     #[diesel(sql_type = BigInt)]
     value: i64,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    quantity: Decimal,
     #[diesel(sql_type = BigInt)]
     lines: i64,
 }
@@ -170,24 +198,23 @@ impl PairRow {
             },
             supplier_kind: Codes::code(&SUPPLIER_KINDS, self.supplier_kind)?.to_owned(),
             unit_kind: Codes::code(&UNIT_KINDS, self.unit_kind)?.to_owned(),
+            value_band: Codes::position(&VALUE_BAND_CODES, self.value_band)?,
             supplier: self.supplier_id,
             buyer: self.buyer_id,
             value_cents: self.value,
-            quantity: self.quantity,
             lines: self.lines,
         })
     }
 }
 
-/// The staged lines summed per cell, supplier kind, unit kind, supplier and
-/// buyer (a fraction of the lines), folded as they arrive into the sums of
-/// every cell, total and microdata class.
+/// The staged lines summed per cell, supplier kind, unit kind, value band,
+/// supplier and buyer (a fraction of the lines), folded as they arrive into
+/// the sums of every cell, total and microdata class.
 pub async fn aggregate(conn: &mut AsyncPgConnection) -> QueryResult<Aggregates> {
     let mut pairs = diesel::sql_query(
         "SELECT month, family, label_group, origin_class, sector_category, supplier_kind, unit_kind, \
-                supplier_id, buyer_id, sum(value)::bigint AS value, sum(quantity) AS quantity, \
-                count(*) AS lines \
-           FROM od_lines GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+                value_band, supplier_id, buyer_id, sum(value)::bigint AS value, count(*) AS lines \
+           FROM od_lines GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",
     )
     .load_stream::<PairRow>(conn)
     .await?;
@@ -317,9 +344,6 @@ pub struct SupplyStatRow {
     pub origin_class: Option<String>,
     pub sector_category: Option<String>,
     pub value_ht_cents: Option<i64>,
-    pub quantity_kg: Option<Decimal>,
-    pub quantity_l: Option<Decimal>,
-    pub quantity_pieces: Option<Decimal>,
     pub suppliers: Option<i32>,
     pub buyers: Option<i32>,
     pub status: String,
@@ -329,8 +353,8 @@ pub async fn insert_supply_stats(
     conn: &mut AsyncPgConnection,
     rows: &[SupplyStatRow],
 ) -> QueryResult<()> {
-    // 15 parameters a row: stay far below PostgreSQL's 65,535.
-    for chunk in rows.chunks(2_000) {
+    // 12 parameters a row: stay far below PostgreSQL's 65,535.
+    for chunk in rows.chunks(4_000) {
         diesel::insert_into(opendata_supply_stats::table)
             .values(chunk)
             .execute(conn)
@@ -352,12 +376,12 @@ fn key_columns<'a>(keys: impl Iterator<Item = &'a Key> + Clone) -> [Vec<&'a str>
 }
 
 /// The microdata: the staged lines of the published cells ($2 to $6, each
-/// with its generalisation level in $7) with their categories generalised,
-/// quantities rounded to 0.1 and values to the euro, numbered in an order
-/// that says nothing of the original one. Then frozen as the lines of
-/// `transactions.csv` by pages of $9 rows for release $8 ($1 the territory),
-/// and k measured on the rows written: the smallest class over the
-/// quasi-identifiers (the territory, the same on every row, divides none).
+/// with its generalisation level in $7) with their categories generalised
+/// and their value as its band, numbered in an order that says nothing of
+/// the original one. Then frozen as the lines of `transactions.csv` by
+/// pages of $9 rows for release $8 ($1 the territory), and k measured on the
+/// rows written: the smallest class over the quasi-identifiers (the
+/// territory, the same on every row, divides none).
 fn write_transactions_sql() -> String {
     let codes = Codes::new();
     let family = Codes::encode(&codes.families, "c.family");
@@ -366,16 +390,17 @@ fn write_transactions_sql() -> String {
     let sector_category = Codes::encode(&SECTOR_CATEGORIES, "c.sector_category");
     let supplier_kind = Codes::decode(&SUPPLIER_KINDS, "li.supplier_kind");
     let unit_kind = Codes::decode(&UNIT_KINDS, "li.unit_kind");
+    let value_band = Codes::decode(&VALUE_BAND_CODES, "li.value_band");
     format!(
         "WITH rows AS ( \
            SELECT row_number() OVER (ORDER BY month, sector_category, supplier_kind, origin_class, family, \
-                      label_group, unit_kind, quantity, value_ht_eur) AS seq, * \
+                      label_group, unit_kind, band_order) AS seq, * \
              FROM (SELECT cell.month, cell.sector_category, \
                           CASE WHEN cell.level >= 1 THEN '*' ELSE {supplier_kind} END AS supplier_kind, \
                           cell.origin_class, cell.family, cell.label_group, \
                           CASE WHEN cell.level >= 2 THEN '*' ELSE {unit_kind} END AS unit_kind, \
-                          CASE WHEN cell.level >= 2 THEN NULL ELSE round(li.quantity, 1) END AS quantity, \
-                          round(li.value / 100.0)::bigint AS value_ht_eur \
+                          CASE WHEN cell.level >= 3 THEN '*' ELSE {value_band} END AS value_band, \
+                          CASE WHEN cell.level >= 3 THEN 0 ELSE li.value_band END AS band_order \
                      FROM od_lines li \
                      JOIN (SELECT c.*, to_date(c.month, 'YYYY-MM') AS month_code, {family} AS family_code, \
                                   {label_group} AS label_group_code, {origin_class} AS origin_class_code, \
@@ -389,7 +414,7 @@ fn write_transactions_sql() -> String {
            INSERT INTO opendata_transaction_pages (release_id, page, rows, csv) \
            SELECT $8, (seq - 1) / $9 + 1, count(*), \
                   string_agg(concat_ws(',', month, sector_category, $1::text, supplier_kind, origin_class, family, \
-                                       label_group, unit_kind, coalesce(quantity::text, ''), value_ht_eur) \
+                                       label_group, unit_kind, value_band) \
                              || E'\\n', '' ORDER BY seq) \
              FROM rows GROUP BY 2 \
            RETURNING rows) \

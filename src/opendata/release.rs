@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::disclosure::{self, Key, Status, SuppressionCounts, Table, Thresholds};
+use super::disclosure::{self, Key, Level, Status, SuppressionCounts, Table, Thresholds};
 use super::queries::{self, ReleaseRow, SupplyStatRow};
 use crate::error::{ApiError, ApiResult};
 
@@ -36,6 +36,11 @@ pub struct Disclosure {
     pub supply_stats: SuppressionCounts,
     /// Delivered lines in the period.
     pub lines: usize,
+    /// Share of the period's value HT in published cells, in percent (0.1).
+    pub value_published_cells_percent: f64,
+    /// Share of the period's value HT in published month × family totals,
+    /// in percent (0.1).
+    pub value_published_month_family_percent: f64,
     pub transactions_published: usize,
     /// Share of lines left out of the microdata, in percent (0.1).
     pub transactions_suppressed_percent: f64,
@@ -46,11 +51,15 @@ pub struct Disclosure {
     pub method: String,
 }
 
-const METHOD: &str = "Primary suppression of every cell and total with fewer than min_units suppliers or buyers, \
-or with one supplier or buyer above dominance_percent of its value; secondary suppression until a linear \
-programme over all published cells and totals leaves every suppressed value open by protection_percent above \
-and below; microdata only for published cells, supplier kind then unit kind generalised (*) per cell until every \
-class of identical categories has k rows and passes both rules, else left out; values rounded to the euro.";
+const METHOD: &str = "The full grid of cells and totals, empty ones included; values only, no quantities. \
+Primary suppression of every cell and total with fewer than min_units suppliers or buyers, with one supplier or \
+buyer above dominance_percent of its value, or whose second and third largest units could estimate the largest to \
+within p_percent (the p % rule against coalitions of two); secondary suppression until a linear programme over all \
+published cells and totals leaves every suppressed value open by protection_percent above and below, every hidden \
+cell traded in has another hidden cell in its block, and the hidden cells of every published total pass the primary \
+rules together; microdata only for published cells, a line's value as a band; supplier kind, unit kind, then value \
+band generalised (*) per cell until every class of identical categories has k rows and passes the primary rules, \
+else left out.";
 
 /// Parses `YYYY-MM` into the first day of that month.
 pub fn parse_month(value: &str) -> Option<NaiveDate> {
@@ -78,6 +87,14 @@ pub fn last_closed_month(today: NaiveDate) -> NaiveDate {
         .unwrap_or(today)
 }
 
+/// The months from `from` to `to` as `YYYY-MM`.
+fn months(from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    std::iter::successors(Some(from), |m| m.checked_add_months(Months::new(1)))
+        .take_while(|m| *m <= to)
+        .map(|m| m.format("%Y-%m").to_string())
+        .collect()
+}
+
 /// What a build needs.
 pub struct Build<'a> {
     pub id: Uuid,
@@ -95,7 +112,9 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     let started = std::time::Instant::now();
     let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
     tracing::debug!(lines, elapsed = ?started.elapsed(), "open data: staged");
-    let (items, classes) = queries::aggregate(conn).await?.finish();
+    let (items, classes) = queries::aggregate(conn)
+        .await?
+        .finish(&months(build.from, build.to), &super::package::families());
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: aggregated");
     let thresholds = build.thresholds;
     let levels = disclosure::microdata_levels(&classes, &thresholds);
@@ -132,15 +151,17 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     let published = usize::try_from(written.published).unwrap_or(usize::MAX);
     tracing::debug!(published, elapsed = ?started.elapsed(), "open data: written");
     let suppressed = lines.saturating_sub(published);
+    let percent = |share: f64| (share * 1000.0).round() / 10.0;
     let summary = Disclosure {
         thresholds,
         below_defaults: thresholds.below_defaults(),
         protection_percent: 100 - thresholds.dominance_percent,
         supply_stats: table.counts(),
         lines,
+        value_published_cells_percent: percent(table.published_share(Level::Cell)),
+        value_published_month_family_percent: percent(table.published_share(Level::MonthFamily)),
         transactions_published: published,
-        transactions_suppressed_percent: (queries::share(suppressed, lines) * 1000.0).round()
-            / 10.0,
+        transactions_suppressed_percent: percent(queries::share(suppressed, lines)),
         k: written.k,
         quasi_identifiers: QUASI_IDENTIFIERS.iter().map(|s| s.to_string()).collect(),
         method: METHOD.to_owned(),
@@ -172,9 +193,6 @@ fn supply_stat_rows(release: Uuid, table: &Table) -> Vec<SupplyStatRow> {
                 origin_class: some(&item.key.origin_class),
                 sector_category: some(&item.key.sector_category),
                 value_ht_cents: shown.then_some(item.value_cents),
-                quantity_kg: shown.then_some(item.quantities[0]),
-                quantity_l: shown.then_some(item.quantities[1]),
-                quantity_pieces: shown.then_some(item.quantities[2]),
                 suppliers: count(item.suppliers),
                 buyers: count(item.buyers),
                 status: if shown { "published" } else { "suppressed" }.to_owned(),

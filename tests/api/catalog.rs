@@ -66,7 +66,7 @@ async fn a_verified_farm_lists_an_offer_with_an_etag() {
     assert_eq!(offer["producer"]["commune"], "Brétigny-sur-Orge");
     assert_eq!(
         offer["stock"],
-        json!({"on_demand": false, "available": "400", "reserved": "0"})
+        json!({"on_demand": false, "availability": "in_stock", "available": "400", "reserved": "0"})
     );
     assert_eq!(offer["vat_rate"], "5.5");
     assert_eq!(

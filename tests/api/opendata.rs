@@ -79,7 +79,9 @@ async fn download(app: &TestApp, release: &Value) -> PathBuf {
 }
 
 /// Every delivered line of the period and the territory, raw, for the
-/// attacker's truth (it classifies them itself).
+/// attacker's truth (it classifies them itself), with what is public anyway:
+/// the catalog (every offer ever listed, with every price it was ordered at
+/// and its current one) and the directory of the territory's organisations.
 async fn truth(app: &TestApp, from: NaiveDate, to: NaiveDate) -> PathBuf {
     #[derive(diesel::QueryableByName)]
     struct Truth {
@@ -97,12 +99,26 @@ async fn truth(app: &TestApp, from: NaiveDate, to: NaiveDate) -> PathBuf {
                 'producer_epci', pc.epci_siren, 'producer_departement', pc.departement_code, 'producer_region', pd.region_code, \
                 'sector', cp.sectors[1], 'supplier_kind', s.kind, 'unit', coalesce(l.package_net_unit, l.unit), \
                 'supplier_id', o.supplier_id, 'buyer_id', o.buyer_id, 'value_cents', l.total_ht_cents, \
-                'status', o.status, 'disputed', l.dispute_reason IS NOT NULL, 'buyer_epci', bc.epci_siren, 'buyer_status', b.status)) \
+                'status', o.status, 'disputed', l.dispute_reason IS NOT NULL, 'buyer_epci', bc.epci_siren, 'buyer_status', b.status, \
+                'offer_id', l.offer_id, 'unit_price_cents', l.unit_price_cents)) \
               FROM orders o JOIN order_lines l ON l.order_id = o.id JOIN organisations s ON s.id = o.supplier_id \
               JOIN organisations b ON b.id = o.buyer_id JOIN communes bc ON bc.insee = b.commune_insee \
               JOIN canteen_profiles cp ON cp.organisation_id = b.id \
               JOIN communes pc ON pc.insee = l.producer_commune_insee JOIN departements pd ON pd.code = pc.departement_code \
-              WHERE o.delivery_date BETWEEN $2 AND $3))::text AS json",
+              WHERE o.delivery_date BETWEEN $2 AND $3), \
+           'catalog', (SELECT json_agg(json_build_object( \
+                'offer_id', f.id, 'supplier_id', f.supplier_id, 'supplier_kind', s.kind, 'family', f.family, 'labels', f.labels, \
+                'origin', f.origin, 'producer_epci', pc.epci_siren, 'producer_departement', pc.departement_code, \
+                'producer_region', pd.region_code, 'unit', coalesce(f.package_net_unit, f.unit), \
+                'min_order_quantity', f.min_order_quantity, 'order_step', f.order_step, \
+                'prices', (SELECT json_agg(p.cents ORDER BY p.cents) FROM (SELECT f.price_cents AS cents \
+                    UNION SELECT ol.unit_price_cents FROM order_lines ol WHERE ol.offer_id = f.id) p)) ORDER BY f.id) \
+              FROM offers f JOIN organisations s ON s.id = f.supplier_id \
+              JOIN communes pc ON pc.insee = f.producer_commune_insee JOIN departements pd ON pd.code = pc.departement_code), \
+           'directory', (SELECT json_agg(json_build_object('organisation_id', b.id, 'kind', b.kind, 'status', b.status, \
+                'sector', cp.sectors[1]) ORDER BY b.id) \
+              FROM organisations b JOIN communes bc ON bc.insee = b.commune_insee \
+              LEFT JOIN canteen_profiles cp ON cp.organisation_id = b.id WHERE bc.epci_siren = $1))::text AS json",
     )
     .bind::<Text, _>(EPCI)
     .bind::<Date, _>(from)
@@ -252,7 +268,7 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     )
     .await;
     assert_problem(response, 422, "validation-failed").await;
-    let weak = json!({"min_units": 1, "dominance_percent": 99, "k": 1});
+    let weak = json!({"min_units": 1, "dominance_percent": 99, "k": 1, "p_percent": 1});
     let response = publish(
         &app,
         &pat,
@@ -281,6 +297,15 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     );
     assert_eq!(second["disclosure"]["below_defaults"], false);
     assert!(second["disclosure"]["k"].as_i64().unwrap() >= 5);
+    // Most of the value is published at month × family.
+    assert!(
+        second["disclosure"]["value_published_month_family_percent"]
+            .as_f64()
+            .unwrap()
+            >= 80.0,
+        "{}",
+        second["disclosure"]
+    );
     assert!(
         second["disclosure"]["supply_stats"]["cells_primary"]
             .as_i64()
@@ -345,8 +370,30 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     assert_eq!(descriptor["licenses"][0]["name"], "etalab-2.0");
     assert_eq!(
         descriptor["disclosure_control"]["thresholds"],
-        json!({"min_units": 3, "dominance_percent": 85, "k": 5})
+        json!({"min_units": 3, "dominance_percent": 85, "k": 5, "p_percent": 15})
     );
+    // The full grid: every month × family × label group × origin class ×
+    // sector category is a row, traded in or not, so that a row's presence
+    // says nothing.
+    let stats = std::fs::read_to_string(second_dir.join("supply_stats.csv")).unwrap();
+    let cells = stats.lines().filter(|l| l.starts_with("cell,")).count();
+    let families = descriptor["resources"][0]["schema"]["fields"][2]["constraints"]["enum"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(cells, 2 * families * 4 * 5 * 6);
+    // HEAD on every file: the headers of a download, no body.
+    for url in std::iter::once(&second["links"]["datapackage"])
+        .chain(second["links"]["files"].as_array().unwrap())
+    {
+        let url = url.as_str().unwrap();
+        let head = app.client.head(app.url(url)).send().await.unwrap();
+        assert_eq!(head.status(), 200, "{url}");
+        assert!(
+            head.headers().contains_key("etag") && head.headers().contains_key("last-modified")
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "{url}");
+    }
     frictionless(&tools, &first_dir).await;
     frictionless(&tools, &second_dir).await;
 
@@ -400,25 +447,69 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     );
     assert_eq!(report["mismatches_count"], 0, "{report}");
 
-    // `sesame export` writes the same resources as the published release.
+    // Months without a delivery: the grid, all suppressed, and no
+    // microdata; still a valid package.
+    let response = publish(
+        &app,
+        &pat,
+        &authority,
+        json!({"from": "2020-03", "to": "2020-04"}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let empty: Value = response.json().await.unwrap();
+    assert_eq!(empty["disclosure"]["transactions_published"], 0);
+    assert_eq!(empty["disclosure"]["k"], Value::Null);
+    let empty_dir = download(&app, &empty).await;
+    assert_eq!(
+        std::fs::read(empty_dir.join("transactions.json")).unwrap(),
+        b"[]\n"
+    );
+    let stats = std::fs::read_to_string(empty_dir.join("supply_stats.csv")).unwrap();
+    assert!(
+        stats.lines().skip(1).all(|l| l.ends_with(",,,suppressed")),
+        "{stats}"
+    );
+    frictionless(&tools, &empty_dir).await;
+
+    // `sesame export` refuses months a release covers, and says why...
     let out = std::env::temp_dir().join(format!("sesame-export-{}", Uuid::now_v7()));
-    let status = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args([
-            "export",
-            "--epci",
-            EPCI,
-            "--from",
-            &month(second_from),
-            "--to",
-            &month(second_to),
-            "--out",
-        ])
-        .arg(&out)
-        .env("DATABASE_URL", &url)
-        .env("SESAME_LOG", "warn")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let export = |force: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
+        command
+            .args([
+                "export",
+                "--epci",
+                EPCI,
+                "--from",
+                &month(second_from),
+                "--to",
+                &month(second_to),
+                "--out",
+            ])
+            .arg(&out)
+            .env("DATABASE_URL", &url)
+            .env("SESAME_LOG", "warn");
+        if force {
+            command.arg("--force");
+        }
+        command.output().unwrap()
+    };
+    let refused = export(false);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("already covers") && said.contains("--force"),
+        "{said}"
+    );
+    assert!(!out.exists(), "nothing written");
+    // ...and with --force writes the same resources as the published release.
+    let forced = export(true);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
     for file in [
         "supply_stats.csv",
         "supply_stats.json",
@@ -431,4 +522,39 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
             "{file}"
         );
     }
+}
+
+/// With every download slot taken, a download answers 503 `at-capacity`
+/// (not a database failure) with `Retry-After`; `HEAD` needs no slot.
+#[tokio::test]
+async fn a_full_house_says_so_and_head_still_answers() {
+    let app = TestApp::spawn_with(|state| {
+        state.exports = sesame::opendata::export_slots(0);
+    })
+    .await;
+    let id = Uuid::now_v7();
+    let mut db = app.db().await;
+    diesel::sql_query(
+        "INSERT INTO opendata_releases (id, epci_siren, version, period_from, period_to, created_at, disclosure) \
+         VALUES ($1, $2, 1, '2026-01-01', '2026-01-31', now(), '{\"transactions_published\": 0}')",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<Text, _>(EPCI)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let url = format!("/api/v1/opendata/releases/{id}/supply_stats.csv");
+    let response = app.get(&url).await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    let problem = assert_problem(response, 503, "at-capacity").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("download slot"),
+        "{problem}"
+    );
+    let head = app.client.head(app.url(&url)).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "text/csv; charset=utf-8");
 }

@@ -449,6 +449,85 @@ async fn out_of_stock_lists_each_short_line_and_reserves_nothing() {
     assert_eq!(w.checkout(&w.claire, "greedy", &fewer).await.status(), 201);
 }
 
+/// Farm A's offers in the public search, with their stock as shown.
+async fn supplier_search(w: &World) -> Vec<(String, Value)> {
+    let url = format!("/api/v1/offers?supplier={}", w.farm_a);
+    let page: Value = w.app.get(&url).await.json().await.unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap().to_owned(), o["stock"].clone()))
+        .collect()
+}
+
+/// Anonymous callers and other organisations see a coarse availability
+/// that one order does not move; the supplier sees the exact figures; the
+/// buyer learns them only when its basket asks more than is left.
+#[tokio::test]
+async fn stock_tells_no_one_else_what_was_ordered() {
+    let w = World::new().await;
+    let public_view = |body: Value| body["stock"].clone();
+    let carrots = format!("/api/v1/offers/{}", w.carrots);
+    let anonymous_before = public_view(w.app.get(&carrots).await.json().await.unwrap());
+    let canteen_before = public_view(
+        w.app
+            .get_as(&carrots, &w.claire.access)
+            .await
+            .json()
+            .await
+            .unwrap(),
+    );
+    let search_before = supplier_search(&w).await;
+    assert_eq!(
+        anonymous_before,
+        json!({"on_demand": false, "availability": "in_stock"})
+    );
+    assert_eq!(canteen_before, anonymous_before);
+    assert!(
+        search_before
+            .iter()
+            .all(|(_, stock)| stock.get("available").is_none() && stock.get("reserved").is_none()),
+        "{search_before:?}"
+    );
+
+    w.order(next(Weekday::Tue, 7), &[(&w.carrots, "25")]).await;
+    assert_eq!(w.stock(&w.carrots).await, (Some(dec("375")), dec("25")));
+    let anonymous_after = public_view(w.app.get(&carrots).await.json().await.unwrap());
+    assert_eq!(anonymous_after, anonymous_before);
+    assert_eq!(supplier_search(&w).await, search_before);
+    let supplier: Value = w
+        .app
+        .get_as(&carrots, &w.marie.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        supplier["stock"],
+        json!({"on_demand": false, "availability": "in_stock", "available": "375", "reserved": "25"})
+    );
+
+    // Fewer than ten minimum orders (5 kg) left: limited; none: out of stock.
+    w.order(next(Weekday::Tue, 7), &[(&w.carrots, "330")]).await;
+    let limited = public_view(w.app.get(&carrots).await.json().await.unwrap());
+    assert_eq!(limited["availability"], "limited");
+    w.order(next(Weekday::Tue, 7), &[(&w.carrots, "45")]).await;
+    let empty = public_view(w.app.get(&carrots).await.json().await.unwrap());
+    assert_eq!(empty["availability"], "out_of_stock");
+    let potatoes: Value = w
+        .app
+        .get(&format!("/api/v1/offers/{}", w.potatoes))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        potatoes["stock"],
+        json!({"on_demand": true, "availability": "on_demand"})
+    );
+}
+
 #[tokio::test]
 async fn concurrent_baskets_never_oversell_nor_deadlock() {
     let w = World::new().await;
