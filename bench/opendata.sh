@@ -89,6 +89,7 @@ floor_rows=$(psql -q -v ON_ERROR_STOP=1 "$(db_url)" -f target/bench-opendata-bui
 [ "$floor_rows" -eq "$rows" ] || { echo "bench: the floor gives $floor_rows microdata rows, the release $rows" >&2; exit 1; }
 period_lines=$(python3 -c 'import json; print(json.load(open("target/bench-opendata-release.json"))["disclosure"]["lines"])')
 cells=$(python3 -c 'import json; d=json.load(open("target/bench-opendata-release.json"))["disclosure"]["supply_stats"]; print(d["cells"], d["cells_primary"], d["cells_secondary"])')
+shares=$(python3 -c 'import json; d=json.load(open("target/bench-opendata-release.json"))["disclosure"]; print("%s %% of the value published at month × family, %s %% in cells" % (d["value_published_month_family_percent"], d["value_published_cells_percent"]))')
 floor_build() { psql -q -v ON_ERROR_STOP=1 "$(db_url)" -f target/bench-opendata-build.sql; }
 # A release's transactions are stored as CSV pages: the floor reads them
 # all with one COPY of the pages' SELECT (the service reads one page per
@@ -138,7 +139,7 @@ Measured by \`${command_prefix}bash bench/opendata.sh $RUNS\` on $(date -u +%Y-%
 median of $RUNS runs. Machine: $(machine).
 Data: the same as the EGalim benchmark (\`sesame seed --lines $LINES --seed 7\`). Release:
 $from to $to, $(printf "%'d" "$period_lines") lines; cells, of which primary and secondary
-suppressed: $cells;
+suppressed: $cells; $shares;
 $(printf "%'d" "$rows") microdata rows published ($csv_mb MB of CSV, $json_mb MB of JSON).
 
 | what | service | floor: COPY of the same SELECT (psql) | ratio |

@@ -18,5 +18,5 @@ if not found or not rows.startswith("WITH rows AS ("):
 territory = re.search(r"concat_ws\(',', month, sector_category, '(\d{9})'::text", write).group(1)
 print(
     f"COPY ({rows} SELECT seq, month, sector_category, '{territory}' AS buyer_territory, supplier_kind, "
-    "origin_class, family, label_group, unit_kind, quantity, value_ht_eur FROM rows) TO STDOUT (FORMAT csv);"
+    "origin_class, family, label_group, unit_kind, value_band FROM rows) TO STDOUT (FORMAT csv);"
 )

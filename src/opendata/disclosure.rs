@@ -58,9 +58,9 @@ pub struct Thresholds {
     #[schema(minimum = 1, example = 5)]
     pub k: u32,
     /// The p % rule: no two units together may estimate a third one's part
-    /// of a published value to within this percent.
+    /// of a published value to within this percent (0: no such rule).
     #[serde(default = "default_p_percent")]
-    #[schema(minimum = 1, maximum = 50, example = 15)]
+    #[schema(minimum = 0, maximum = 50, example = 15)]
     pub p_percent: u32,
 }
 
@@ -97,8 +97,11 @@ impl Thresholds {
             Some(("thresholds.dominance_percent", "must be between 50 and 99"))
         } else if self.k < 1 {
             Some(("thresholds.k", "must be at least 1"))
-        } else if !(1..=50).contains(&self.p_percent) {
-            Some(("thresholds.p_percent", "must be between 1 and 50"))
+        } else if self.p_percent > 50 {
+            Some((
+                "thresholds.p_percent",
+                "must be between 0 (no p % rule) and 50",
+            ))
         } else {
             None
         }
@@ -490,12 +493,13 @@ impl Table {
                 continue;
             }
             let cells = self.members.get(&t).cloned().unwrap_or_default();
-            let hidden = cells.iter().filter(|&&c| self.items[c].suppressed());
-            if self
-                .thresholds
-                .pass_together(hidden.flat_map(|&c| self.items[c].contributors.iter()))
-                || cells.iter().all(|&c| !self.items[c].suppressed())
-            {
+            let mut behind = cells
+                .iter()
+                .filter(|&&c| self.items[c].suppressed())
+                .flat_map(|&c| self.items[c].contributors.iter())
+                .peekable();
+            // A residual of zero (only empty cells hidden) is no one's value.
+            if behind.peek().is_none() || self.thresholds.pass_together(behind) {
                 continue;
             }
             let next = cells
@@ -746,19 +750,57 @@ impl Table {
                     all().collect(),
                 ]
             }
-            level => {
-                let same_level = all().filter(|&i| self.items[i].level == level).collect();
+            // A month's or a family's total is the sum of its month × family
+            // totals, and the grand total minus the other months' or
+            // families'. Value can leave it only for a month × family total
+            // of another month (family) whose own total is hidden too: that
+            // pair first, the hidden total's rows before a new total.
+            Level::Month | Level::Family => {
+                let along = |key: &Key| match item.level {
+                    Level::Month => key.month.clone(),
+                    _ => key.family.clone(),
+                };
+                let own = along(&item.key);
+                let total_of = |value: &str| {
+                    (0..self.items.len()).find(|&i| {
+                        self.items[i].level == item.level && along(&self.items[i].key) == value
+                    })
+                };
+                let hidden_total =
+                    |value: &str| total_of(value).is_some_and(|t| self.items[t].suppressed());
                 let mine = self.members.get(&x).cloned().unwrap_or_default();
                 vec![
-                    same_level,
+                    all()
+                        .filter(|&i| {
+                            let other = &self.items[i];
+                            other.level == Level::MonthFamily
+                                && along(&other.key) != own
+                                && hidden_total(&along(&other.key))
+                        })
+                        .collect(),
+                    all()
+                        .filter(|&i| self.items[i].level == item.level)
+                        .collect(),
+                    all()
+                        .filter(|&i| self.items[i].level != Level::Cell)
+                        .collect(),
+                    mine.iter().copied().filter(published).collect(),
+                    all().collect(),
+                ]
+            }
+            // Another total: first the other totals (whose sums and
+            // differences give it), or hiding cells would never free it.
+            _ => {
+                let mine = self.members.get(&x).cloned().unwrap_or_default();
+                vec![
+                    all()
+                        .filter(|&i| self.items[i].level != Level::Cell)
+                        .collect(),
                     self.trading_partners(x, &mine)
                         .into_iter()
                         .filter(published)
                         .collect(),
                     mine.iter().copied().filter(published).collect(),
-                    all()
-                        .filter(|&i| self.items[i].level == Level::Total)
-                        .collect(),
                     all().collect(),
                 ]
             }
@@ -1118,6 +1160,8 @@ mod tests {
             cell("2026-03", "FRUITS_ET_LEGUMES", "bio", "region", 8_000, 1),
             cell("2026-03", "FRUITS_ET_LEGUMES", "none", "france", 30_000, 5),
             cell("2026-03", "BOULANGERIE", "none", "france", 20_000, 5),
+            // Organic bread from many farms: the label group's total passes.
+            cell("2026-04", "BOULANGERIE", "bio", "france", 50_000, 6),
         ];
         for c in &mut cells[2..] {
             for contributor in &mut c.contributors {
@@ -1126,26 +1170,50 @@ mod tests {
         }
         let mut table = Table::new(with_totals(cells), Thresholds::default());
         table.protect();
-        let month = table
-            .items
-            .iter()
-            .position(|i| i.level == Level::Month)
-            .unwrap();
-        let cells = table.cells_of(month);
-        let hidden: Vec<usize> = cells
-            .iter()
-            .copied()
-            .filter(|&c| table.items[c].suppressed())
-            .collect();
-        assert!(hidden.len() >= 3, "{hidden:?}");
-        assert!(
-            table.items[month].suppressed()
-                || table.thresholds.pass_together(
+        // Every published total's hidden cells pass the rules together.
+        let mut residuals = 0;
+        for (&total, cells) in &table.members {
+            let hidden: Vec<usize> = cells
+                .iter()
+                .copied()
+                .filter(|&c| table.items[c].suppressed())
+                .collect();
+            if table.items[total].suppressed() || hidden.is_empty() {
+                continue;
+            }
+            residuals += 1;
+            assert!(
+                table.thresholds.pass_together(
                     hidden
                         .iter()
                         .flat_map(|&c| table.items[c].contributors.iter())
-                )
+                ),
+                "{:?} {:?}",
+                table.items[total].level,
+                table.items[total].key
+            );
+        }
+        // The two lone-farm cells are hidden, and not left as a pair.
+        assert!(residuals > 0);
+        assert_eq!(
+            status(&table, "2026-03", "FRUITS_ET_LEGUMES", "epci"),
+            Status::Primary
         );
+    }
+
+    #[test]
+    fn a_residual_of_empty_cells_hides_nothing_more() {
+        // Every traded cell is large and published; the empty cells of the
+        // grid are hidden, and their sum (zero) is no one's value.
+        let mut cells = Vec::new();
+        for (month, family) in [("2026-01", "BOISSONS"), ("2026-02", "BOULANGERIE")] {
+            cells.push(cell(month, family, "none", "france", 90_000, 6));
+            cells.push(cell(month, family, "none", "epci", 0, 0));
+        }
+        let mut table = Table::new(with_totals(cells), Thresholds::default());
+        table.protect();
+        assert_eq!(table.counts().cells_secondary, 0);
+        assert_eq!(table.counts().totals_secondary, 0);
     }
 
     #[test]

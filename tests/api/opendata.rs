@@ -268,7 +268,7 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     )
     .await;
     assert_problem(response, 422, "validation-failed").await;
-    let weak = json!({"min_units": 1, "dominance_percent": 99, "k": 1, "p_percent": 1});
+    let weak = json!({"min_units": 1, "dominance_percent": 99, "k": 1, "p_percent": 0});
     let response = publish(
         &app,
         &pat,
