@@ -6,7 +6,7 @@
 //! the lines again; memory grows with cells × suppliers × buyers, never with
 //! the number of lines.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -29,11 +29,16 @@ pub struct Pair {
     pub lines: i64,
 }
 
+/// A supplier or buyer, by its arrival order in the build (4 bytes where
+/// its id takes 16: a year of a territory has many classes and cells).
+type Unit = u32;
+
 #[derive(Default)]
 struct Cell {
     value: i64,
-    suppliers: HashMap<Uuid, i64>,
-    buyers: HashMap<Uuid, i64>,
+    lines: i64,
+    suppliers: HashMap<Unit, i64>,
+    buyers: HashMap<Unit, i64>,
 }
 
 /// A microdata class inside a cell: a generalisation level, and the
@@ -45,16 +50,16 @@ type ClassKey = (usize, i16, Option<u8>, Option<u8>, Option<u8>);
 struct Class {
     rows: i64,
     value: i64,
-    suppliers: HashMap<Uuid, i64>,
-    buyers: HashMap<Uuid, i64>,
+    suppliers: HashMap<Unit, i64>,
+    buyers: HashMap<Unit, i64>,
 }
 
 /// A total's value and the distinct units of its cells.
 #[derive(Default)]
 struct Total {
     value: i64,
-    suppliers: HashSet<Uuid>,
-    buyers: HashSet<Uuid>,
+    suppliers: HashSet<Unit>,
+    buyers: HashSet<Unit>,
 }
 
 /// The running sums of a build.
@@ -64,6 +69,7 @@ pub struct Aggregates {
     cell_index: HashMap<Key, usize>,
     supplier_kinds: Vec<String>,
     classes: HashMap<ClassKey, Class>,
+    units: HashMap<Uuid, Unit>,
 }
 
 impl Aggregates {
@@ -88,26 +94,33 @@ impl Aggregates {
             }
         };
         let supplier_kind = u8::try_from(supplier_kind).map_err(|_| "too many supplier kinds")?;
+        let (supplier, buyer) = (self.unit(pair.supplier), self.unit(pair.buyer));
         let cell = self.cell(pair.key);
         let entry = &mut self.cells[cell].1;
         entry.value += pair.value_cents;
-        *entry.suppliers.entry(pair.supplier).or_default() += pair.value_cents;
-        *entry.buyers.entry(pair.buyer).or_default() += pair.value_cents;
+        entry.lines += pair.lines;
+        *entry.suppliers.entry(supplier).or_default() += pair.value_cents;
+        *entry.buyers.entry(buyer).or_default() += pair.value_cents;
 
+        // Level 3, the whole cell as one class, is the cell itself.
         let (unit_kind, band) = (unit_kind as u8, pair.value_band as u8);
         for key in [
             (cell, 0, Some(supplier_kind), Some(unit_kind), Some(band)),
             (cell, 1, None, Some(unit_kind), Some(band)),
             (cell, 2, None, None, Some(band)),
-            (cell, 3, None, None, None),
         ] {
             let class = self.classes.entry(key).or_default();
             class.rows += pair.lines;
             class.value += pair.value_cents;
-            *class.suppliers.entry(pair.supplier).or_default() += pair.value_cents;
-            *class.buyers.entry(pair.buyer).or_default() += pair.value_cents;
+            *class.suppliers.entry(supplier).or_default() += pair.value_cents;
+            *class.buyers.entry(buyer).or_default() += pair.value_cents;
         }
         Ok(())
+    }
+
+    fn unit(&mut self, id: Uuid) -> Unit {
+        let next = self.units.len() as Unit;
+        *self.units.entry(id).or_insert(next)
     }
 
     fn cell(&mut self, key: Key) -> usize {
@@ -142,15 +155,14 @@ impl Aggregates {
                 }
             }
         }
-        // Units become small indexes in a fixed order: the same data gives
-        // the same contributors, hence the same release.
-        let units: BTreeSet<Uuid> = self
-            .cells
-            .iter()
-            .flat_map(|(_, c)| c.suppliers.keys().chain(c.buyers.keys()))
-            .copied()
-            .collect();
-        let unit_index: HashMap<Uuid, u32> = units.into_iter().zip(0u32..).collect();
+        // Units are numbered in the order of their ids, not of their
+        // arrival: the same data gives the same contributors.
+        let mut by_id: Vec<(Uuid, Unit)> = self.units.iter().map(|(&id, &u)| (id, u)).collect();
+        by_id.sort_unstable();
+        let mut unit_index = vec![0; by_id.len()];
+        for (rank, (_, unit)) in by_id.into_iter().enumerate() {
+            unit_index[unit as usize] = rank as u32;
+        }
 
         let mut totals: BTreeMap<(Level, Key), Total> = BTreeMap::new();
         let mut items = Vec::with_capacity(self.cells.len());
@@ -168,9 +180,9 @@ impl Aggregates {
             ]
             .into_iter()
             .flat_map(|(side, units)| {
-                units.iter().map(move |(unit, &value_cents)| Contributor {
+                units.iter().map(move |(&unit, &value_cents)| Contributor {
                     side,
-                    unit: unit_index[unit],
+                    unit: unit_index[unit as usize],
                     value_cents,
                 })
             })
@@ -196,24 +208,43 @@ impl Aggregates {
             ));
         }
 
+        let top = |units: &HashMap<Unit, i64>| top_three(units.values().copied());
+        let class = |cell: &Key,
+                     level: i16,
+                     rows: i64,
+                     value_cents: i64,
+                     suppliers: &HashMap<Unit, i64>,
+                     buyers: &HashMap<Unit, i64>| MicroClass {
+            cell: cell.clone(),
+            level,
+            rows,
+            units: Contributions {
+                value_cents,
+                suppliers: suppliers.len() as i64,
+                buyers: buyers.len() as i64,
+                top_suppliers: top(suppliers),
+                top_buyers: top(buyers),
+            },
+        };
+        let whole_cells = self
+            .cells
+            .iter()
+            .filter(|(_, cell)| cell.lines > 0)
+            .map(|(key, c)| class(key, 3, c.lines, c.value, &c.suppliers, &c.buyers));
         let classes = self
             .classes
-            .into_iter()
-            .map(|((cell, level, _, _, _), class)| {
-                let top = |units: &HashMap<Uuid, i64>| top_three(units.values().copied());
-                MicroClass {
-                    cell: self.cells[cell].0.clone(),
+            .iter()
+            .map(|(&(cell, level, _, _, _), c)| {
+                class(
+                    &self.cells[cell].0,
                     level,
-                    rows: class.rows,
-                    units: Contributions {
-                        value_cents: class.value,
-                        suppliers: class.suppliers.len() as i64,
-                        buyers: class.buyers.len() as i64,
-                        top_suppliers: top(&class.suppliers),
-                        top_buyers: top(&class.buyers),
-                    },
-                }
+                    c.rows,
+                    c.value,
+                    &c.suppliers,
+                    &c.buyers,
+                )
             })
+            .chain(whole_cells)
             .collect();
         (items, classes)
     }
