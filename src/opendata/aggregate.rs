@@ -13,15 +13,22 @@ use uuid::Uuid;
 use super::disclosure::{
     Contributions, Contributor, Item, Key, Level, MicroClass, Side, Status, top_three,
 };
-use super::package::{LABEL_GROUPS, ORIGIN_CLASSES, SECTOR_CATEGORIES, UNIT_KINDS, VALUE_BANDS};
+use super::package::{
+    LABEL_GROUPS, ORIGIN_CLASSES, SECTOR_CATEGORIES, SUPPLIER_KINDS, UNIT_KINDS, VALUE_BANDS,
+};
+
+/// A cell as staged: the month, then the positions of its family, label
+/// group, origin class and sector category. Compared and hashed without a
+/// string, row after row; the cell's [`Key`] is made once.
+pub type CellCode = (chrono::NaiveDate, i16, i16, i16, i16);
 
 /// What one supplier sold one buyer in a cell, for one supplier kind, one
 /// unit kind and one value band of the lines.
 pub struct Pair {
-    pub key: Key,
-    pub supplier_kind: String,
-    pub unit_kind: String,
-    /// Position in [`VALUE_BANDS`].
+    pub cell: CellCode,
+    /// Positions in [`SUPPLIER_KINDS`], [`UNIT_KINDS`], [`VALUE_BANDS`].
+    pub supplier_kind: usize,
+    pub unit_kind: usize,
     pub value_band: usize,
     pub supplier: Uuid,
     pub buyer: Uuid,
@@ -66,36 +73,37 @@ struct Total {
 #[derive(Default)]
 pub struct Aggregates {
     cells: Vec<(Key, Cell)>,
-    cell_index: HashMap<Key, usize>,
-    supplier_kinds: Vec<String>,
+    cell_index: HashMap<CellCode, usize>,
     classes: HashMap<ClassKey, Class>,
     units: HashMap<Uuid, Unit>,
 }
 
 impl Aggregates {
-    /// Counts one pair in its cell and in its cell's classes.
-    pub fn add(&mut self, pair: Pair) -> Result<(), String> {
-        let unit_kind = UNIT_KINDS
-            .iter()
-            .position(|k| *k == pair.unit_kind)
-            .ok_or_else(|| format!("unknown unit kind {:?}", pair.unit_kind))?;
-        if pair.value_band >= VALUE_BANDS.len() {
-            return Err(format!("unknown value band {}", pair.value_band));
-        }
-        let supplier_kind = match self
-            .supplier_kinds
-            .iter()
-            .position(|k| *k == pair.supplier_kind)
+    /// Counts one pair in its cell and in its cell's classes; `key` names
+    /// the cell the first time it is seen.
+    pub fn add(
+        &mut self,
+        pair: Pair,
+        key: impl FnOnce() -> Result<Key, String>,
+    ) -> Result<(), String> {
+        if pair.supplier_kind >= SUPPLIER_KINDS.len()
+            || pair.unit_kind >= UNIT_KINDS.len()
+            || pair.value_band >= VALUE_BANDS.len()
         {
-            Some(i) => i,
+            return Err(format!(
+                "a pair outside the codes: supplier kind {}, unit kind {}, value band {}",
+                pair.supplier_kind, pair.unit_kind, pair.value_band
+            ));
+        }
+        let (supplier, buyer) = (self.unit(pair.supplier), self.unit(pair.buyer));
+        let cell = match self.cell_index.get(&pair.cell) {
+            Some(&i) => i,
             None => {
-                self.supplier_kinds.push(pair.supplier_kind);
-                self.supplier_kinds.len() - 1
+                self.cell_index.insert(pair.cell, self.cells.len());
+                self.cells.push((key()?, Cell::default()));
+                self.cells.len() - 1
             }
         };
-        let supplier_kind = u8::try_from(supplier_kind).map_err(|_| "too many supplier kinds")?;
-        let (supplier, buyer) = (self.unit(pair.supplier), self.unit(pair.buyer));
-        let cell = self.cell(pair.key);
         let entry = &mut self.cells[cell].1;
         entry.value += pair.value_cents;
         entry.lines += pair.lines;
@@ -103,7 +111,11 @@ impl Aggregates {
         *entry.buyers.entry(buyer).or_default() += pair.value_cents;
 
         // Level 3, the whole cell as one class, is the cell itself.
-        let (unit_kind, band) = (unit_kind as u8, pair.value_band as u8);
+        let (supplier_kind, unit_kind, band) = (
+            pair.supplier_kind as u8,
+            pair.unit_kind as u8,
+            pair.value_band as u8,
+        );
         for key in [
             (cell, 0, Some(supplier_kind), Some(unit_kind), Some(band)),
             (cell, 1, None, Some(unit_kind), Some(band)),
@@ -123,33 +135,26 @@ impl Aggregates {
         *self.units.entry(id).or_insert(next)
     }
 
-    fn cell(&mut self, key: Key) -> usize {
-        match self.cell_index.get(&key) {
-            Some(&i) => i,
-            None => {
-                self.cell_index.insert(key.clone(), self.cells.len());
-                self.cells.push((key, Cell::default()));
-                self.cells.len() - 1
-            }
-        }
-    }
-
     /// The full grid of `supply_stats` over `months` and the given
     /// `families` (every cell and total, traded in or not, each cell with
     /// its contributors), and the microdata classes.
     pub fn finish(mut self, months: &[String], families: &[&str]) -> (Vec<Item>, Vec<MicroClass>) {
+        let traded: HashSet<Key> = self.cells.iter().map(|(key, _)| key.clone()).collect();
         for month in months {
             for family in families {
                 for label_group in LABEL_GROUPS {
                     for origin_class in ORIGIN_CLASSES {
                         for sector_category in SECTOR_CATEGORIES {
-                            self.cell(Key {
+                            let key = Key {
                                 month: month.clone(),
                                 family: (*family).to_owned(),
                                 label_group: label_group.to_owned(),
                                 origin_class: origin_class.to_owned(),
                                 sector_category: sector_category.to_owned(),
-                            });
+                            };
+                            if !traded.contains(&key) {
+                                self.cells.push((key, Cell::default()));
+                            }
                         }
                     }
                 }
@@ -273,6 +278,16 @@ fn item(
 mod tests {
     use super::*;
 
+    fn key(family: &str) -> Key {
+        Key {
+            month: "2026-03".into(),
+            family: family.into(),
+            label_group: "bio".into(),
+            origin_class: "epci".into(),
+            sector_category: "education".into(),
+        }
+    }
+
     fn pair(
         family: &str,
         supplier: u128,
@@ -281,16 +296,11 @@ mod tests {
         value: i64,
         band: usize,
     ) -> Pair {
+        let month = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
         Pair {
-            key: Key {
-                month: "2026-03".into(),
-                family: family.into(),
-                label_group: "bio".into(),
-                origin_class: "epci".into(),
-                sector_category: "education".into(),
-            },
-            supplier_kind: "farm".into(),
-            unit_kind: kind.into(),
+            cell: (month, i16::from(family != "FRUITS_ET_LEGUMES"), 1, 1, 3),
+            supplier_kind: 0,
+            unit_kind: UNIT_KINDS.iter().position(|k| *k == kind).unwrap_or(99),
             value_band: band,
             supplier: Uuid::from_u128(supplier),
             buyer: Uuid::from_u128(1000 + buyer),
@@ -308,7 +318,11 @@ mod tests {
             pair("FRUITS_ET_LEGUMES", 2, 1, "piece", 30, 1),
             pair("PRODUITS_LAITIERS", 1, 3, "l", 20, 0),
         ] {
-            sums.add(p).expect("known unit kinds");
+            let family = match p.cell.1 {
+                0 => "FRUITS_ET_LEGUMES",
+                _ => "PRODUITS_LAITIERS",
+            };
+            sums.add(p, || Ok(key(family))).expect("known codes");
         }
         let months = ["2026-03".to_owned(), "2026-04".to_owned()];
         let families = ["FRUITS_ET_LEGUMES", "PRODUITS_LAITIERS", "BOISSONS"];
@@ -392,13 +406,10 @@ mod tests {
     #[test]
     fn an_unknown_unit_kind_or_band_is_an_error_not_a_guess() {
         let mut sums = Aggregates::default();
-        assert!(
-            sums.add(pair("FRUITS_ET_LEGUMES", 1, 1, "box", 1, 0))
-                .is_err()
-        );
-        assert!(
-            sums.add(pair("FRUITS_ET_LEGUMES", 1, 1, "kg", 1, 99))
-                .is_err()
-        );
+        let named = || Ok(key("FRUITS_ET_LEGUMES"));
+        let unknown_unit = pair("FRUITS_ET_LEGUMES", 1, 1, "box", 1, 0);
+        assert!(sums.add(unknown_unit, named).is_err());
+        let unknown_band = pair("FRUITS_ET_LEGUMES", 1, 1, "kg", 1, 99);
+        assert!(sums.add(unknown_band, named).is_err());
     }
 }

@@ -187,22 +187,43 @@ struct PairRow {
 }
 
 impl PairRow {
-    fn decode(self, codes: &Codes) -> QueryResult<Pair> {
+    fn pair(&self) -> QueryResult<Pair> {
+        let index = |position: i16| {
+            usize::try_from(position)
+                .ok()
+                .and_then(|p| p.checked_sub(1))
+                .ok_or_else(|| {
+                    diesel::result::Error::DeserializationError(
+                        format!("a staged line has a category at position {position}").into(),
+                    )
+                })
+        };
         Ok(Pair {
-            key: Key {
-                month: self.month.format("%Y-%m").to_string(),
-                family: Codes::code(&codes.families, self.family)?.to_owned(),
-                label_group: Codes::code(&LABEL_GROUPS, self.label_group)?.to_owned(),
-                origin_class: Codes::code(&ORIGIN_CLASSES, self.origin_class)?.to_owned(),
-                sector_category: Codes::code(&SECTOR_CATEGORIES, self.sector_category)?.to_owned(),
-            },
-            supplier_kind: Codes::code(&SUPPLIER_KINDS, self.supplier_kind)?.to_owned(),
-            unit_kind: Codes::code(&UNIT_KINDS, self.unit_kind)?.to_owned(),
-            value_band: Codes::position(&VALUE_BAND_CODES, self.value_band)?,
+            cell: (
+                self.month,
+                self.family,
+                self.label_group,
+                self.origin_class,
+                self.sector_category,
+            ),
+            supplier_kind: index(self.supplier_kind)?,
+            unit_kind: index(self.unit_kind)?,
+            value_band: index(self.value_band)?,
             supplier: self.supplier_id,
             buyer: self.buyer_id,
             value_cents: self.value,
             lines: self.lines,
+        })
+    }
+
+    /// The cell's categories as codes (once per cell).
+    fn key(&self, codes: &Codes) -> QueryResult<Key> {
+        Ok(Key {
+            month: self.month.format("%Y-%m").to_string(),
+            family: Codes::code(&codes.families, self.family)?.to_owned(),
+            label_group: Codes::code(&LABEL_GROUPS, self.label_group)?.to_owned(),
+            origin_class: Codes::code(&ORIGIN_CLASSES, self.origin_class)?.to_owned(),
+            sector_category: Codes::code(&SECTOR_CATEGORIES, self.sector_category)?.to_owned(),
         })
     }
 }
@@ -221,7 +242,7 @@ pub async fn aggregate(conn: &mut AsyncPgConnection) -> QueryResult<Aggregates> 
     let codes = Codes::new();
     let mut sums = Aggregates::default();
     while let Some(row) = pairs.try_next().await? {
-        sums.add(row.decode(&codes)?)
+        sums.add(row.pair()?, || row.key(&codes).map_err(|e| e.to_string()))
             .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
     }
     Ok(sums)
