@@ -27,7 +27,7 @@ async fn the_demo_seeds_a_living_territory_once_and_its_accounts_work() {
     let farms = count_by_kind(&mut db, "farm").await;
     let canteens = count_by_kind(&mut db, "canteen").await;
     assert!((55..=65).contains(&farms), "{farms} farms");
-    assert_eq!(count_by_kind(&mut db, "distributor").await, 5);
+    assert_eq!(count_by_kind(&mut db, "distributor").await, 9);
     assert!((100..=140).contains(&canteens), "{canteens} canteens");
     let statuses: Vec<String> = orders::table
         .select(orders::status)
