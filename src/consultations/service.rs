@@ -520,11 +520,13 @@ async fn warnings(
     let mut out = Vec::new();
     let mut totals: BTreeMap<Uuid, Vec<queries::FamilyTotal>> = BTreeMap::new();
     for ((site, family), cents) in added {
-        if !totals.contains_key(&site) {
-            totals.insert(site, queries::year_purchases(conn, site, year).await?);
+        if let std::collections::btree_map::Entry::Vacant(entry) = totals.entry(site) {
+            entry.insert(queries::year_purchases(conn, site, year).await?);
         }
-        let so_far = totals[&site]
-            .iter()
+        let so_far = totals
+            .get(&site)
+            .into_iter()
+            .flatten()
             .find(|t| t.family == family)
             .map_or(0, |t| t.orders_ht_cents + t.contracts_ht_cents);
         let with = so_far + cents;
