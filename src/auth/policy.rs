@@ -224,6 +224,17 @@ pub fn require_buyer(seat: ConsultationSeat) -> Result<(), ApiError> {
     }
 }
 
+/// A supplier's own answers (their prices) are read by its members only:
+/// an administrator acting as owner gets 404 like a stranger, so that no
+/// one but the supplier reads a price before the deadline.
+pub fn own_answers_reader(supplier: &OrgAccess) -> Result<(), ApiError> {
+    if supplier.role.is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("no organisation with this id"))
+    }
+}
+
 /// Who reads a contract: members of its parties (buyer, supplier,
 /// delivered canteens), members of a verified authority speaking for the
 /// territory of one of them, administrators; 404 for anyone else.

@@ -91,6 +91,24 @@ pub async fn close_due(conn: &mut AsyncPgConnection, id: Option<Uuid>) -> ApiRes
     .await
 }
 
+/// Records the closing of every consultation past its deadline, each
+/// `period`, for as long as the server runs.
+pub async fn close_periodically(pool: crate::db::DbPool, period: std::time::Duration) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let closed = match pool.get().await {
+            Ok(mut conn) => close_due(&mut conn, None).await,
+            Err(error) => Err(error.into()),
+        };
+        match closed {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "consultations closed at their deadline"),
+            Err(error) => tracing::warn!(%error, "closing consultations past their deadline"),
+        }
+    }
+}
+
 /// The consultation and the caller's seat; 404 to those who may not see it.
 pub async fn seat(
     conn: &mut AsyncPgConnection,
@@ -1331,6 +1349,7 @@ pub async fn own_answers(
     close_due(conn, Some(id)).await?;
     let org = access(conn, supplier, Some(user)).await?;
     policy::authorize(user, &org, OrgAction::ReadPrivate)?;
+    policy::own_answers_reader(&org)?;
     let row = queries::find(conn, id).await?.ok_or_else(not_found)?;
     let own = queries::own_answers(conn, id, supplier).await?;
     if own.is_empty() && row.status == ConsultationStatus::Draft.as_str() {

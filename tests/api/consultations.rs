@@ -434,6 +434,20 @@ async fn a_consultation_from_call_to_contract_keeps_prices_sealed_until_the_dead
         "not-found",
     )
     .await;
+    // Nor an administrator acting for the farm.
+    assert_problem(
+        app.get_as(
+            &format!(
+                "/api/v1/organisations/{}/consultations/{id}/answers",
+                m.farm_a
+            ),
+            &m.admin.access,
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
     let own = json_ok(
         app.get_as(
             &format!(
