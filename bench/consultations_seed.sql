@@ -32,12 +32,13 @@ SELECT ('00000000-0000-7102-8000-' || lpad(c::text, 12, '0'))::uuid, 'canteen',
        (ARRAY['91570', '91103', '91376', '91021', '91201'])[1 + c % 5], 'bench', 'verified'
   FROM generate_series(1, 100) AS c;
 
-INSERT INTO consultations (id, buyer_id, title, procedure, answers_due_at, status, created_by,
+INSERT INTO consultations (id, buyer_id, title, procedure, duration_months, answers_due_at, status, created_by,
                            created_at, published_at, closed_at, decided_at, cancelled_at,
                            cancel_reason)
 SELECT ('00000000-0000-7104-8000-' || lpad(n::text, 12, '0'))::uuid,
        ('00000000-0000-7102-8000-' || lpad((1 + n % 100)::text, 12, '0'))::uuid,
        'Consultation ' || n, (ARRAY['mapa', 'gre_a_gre', 'mapa', 'accord_cadre'])[1 + n % 4],
+       CASE WHEN n % 4 = 3 THEN 12 END,
        CASE WHEN n % 4 = 0 THEN now() + (1 + n % 40) * interval '1 day'
             ELSE now() - (1 + n % 300) * interval '1 day' END,
        CASE n % 4 WHEN 0 THEN 'published'
@@ -48,7 +49,6 @@ SELECT ('00000000-0000-7104-8000-' || lpad(n::text, 12, '0'))::uuid,
        CASE WHEN n % 4 = 2 THEN now() - interval '1 day' END,
        CASE WHEN n % 4 = 2 THEN 'bench' END
   FROM generate_series(1, 20000) AS n;
-UPDATE consultations SET duration_months = 12 WHERE procedure = 'accord_cadre';
 
 INSERT INTO consultation_criteria (consultation_id, position, kind, description, weight)
 SELECT c.id, p.position, p.kind, p.kind, p.weight
