@@ -1,8 +1,12 @@
 -- What the service runs for
 --   GET /api/v1/organisations/:supplier/open-consultations
--- (accounts::queries::access for the policy, then
--- consultations::queries::open_for_supplier), as two statements. Keep in
--- step with those functions.
+-- (the access token's session, accounts::queries::access for the policy,
+-- then consultations::queries::open_for_supplier), as three statements. Keep
+-- in step with those functions.
+SELECT users.id, users.email, users.is_admin FROM sessions INNER JOIN users ON sessions.user_id = users.id
+ WHERE sessions.user_id = '00000000-0000-7103-8000-000000000001'
+   AND sessions.revoked_at IS NULL AND users.disabled_at IS NULL
+ ORDER BY sessions.created_at DESC LIMIT 1;
 SELECT organisations.kind, organisations.status, memberships.role
   FROM organisations
   LEFT JOIN memberships ON memberships.organisation_id = organisations.id

@@ -76,3 +76,58 @@ SELECT l.id, c.buyer_id FROM consultation_lots l JOIN consultations c ON c.id = 
 VACUUM ANALYZE consultations;
 VACUUM ANALYZE consultation_lots;
 VACUUM ANALYZE consultation_lot_sites;
+
+-- The evaluation: one closed consultation of 5 lots, 100 farms answering
+-- every lot (500 answers), each marked on the environmental criterion, read
+-- by the buying canteen's owner (password hash from :'template').
+INSERT INTO users (id, email, display_name, password_hash)
+VALUES ('00000000-0000-7103-8000-000000000002', 'bench-buyer@sesame.test', 'Bench buyer',
+        (SELECT password_hash FROM users WHERE email = :'template'));
+INSERT INTO memberships (organisation_id, user_id, role)
+VALUES ('00000000-0000-7102-8000-000000000001', '00000000-0000-7103-8000-000000000002', 'owner');
+
+INSERT INTO organisations (id, kind, name, siret, commune_insee, address, status, productions)
+SELECT ('00000000-0000-7106-8000-' || lpad(f::text, 12, '0'))::uuid, 'farm', 'Ferme évaluée ' || f,
+       lpad((94000000000000 + f)::text, 14, '0'), '91103', 'bench', 'verified', '{FRUITS_ET_LEGUMES}'
+  FROM generate_series(1, 100) AS f;
+
+INSERT INTO consultations (id, buyer_id, title, procedure, answers_due_at, status, created_by,
+                           created_at, published_at, closed_at)
+VALUES ('00000000-0000-7107-8000-000000000001', '00000000-0000-7102-8000-000000000001',
+        'Évaluation de 500 réponses', 'mapa', now() - interval '1 day', 'closed',
+        '00000000-0000-7103-8000-000000000002', now() - interval '30 days',
+        now() - interval '29 days', now() - interval '1 day');
+INSERT INTO consultation_criteria (consultation_id, position, kind, description, weight)
+VALUES ('00000000-0000-7107-8000-000000000001', 1, 'price', 'Prix', 50),
+       ('00000000-0000-7107-8000-000000000001', 2, 'environmental', 'Emballages', 30),
+       ('00000000-0000-7107-8000-000000000001', 3, 'direct_supply', 'Vente directe', 20);
+INSERT INTO consultation_lots (id, consultation_id, number, description, family, unit, quantity,
+                               estimated_amount_ht_cents, delivery_weekdays, delivery_from,
+                               delivery_until)
+SELECT ('00000000-0000-7108-8000-' || lpad(l::text, 12, '0'))::uuid,
+       '00000000-0000-7107-8000-000000000001', l, 'Lot ' || l, 'FRUITS_ET_LEGUMES', 'KGM', 500,
+       100000, '{2,4}', current_date, current_date + 90
+  FROM generate_series(1, 5) AS l;
+INSERT INTO consultation_lot_sites (lot_id, canteen_id)
+SELECT ('00000000-0000-7108-8000-' || lpad(l::text, 12, '0'))::uuid,
+       '00000000-0000-7102-8000-000000000001'
+  FROM generate_series(1, 5) AS l;
+INSERT INTO consultation_answers (id, consultation_id, lot_id, supplier_id, unit_price_cents,
+                                  vat_rate, origin, producer_id, producer_name, intermediaries,
+                                  received_at, digest, submitted_by)
+SELECT ('00000000-0000-7109-' || lpad(l::text, 4, '0') || '-' || lpad(f::text, 12, '0'))::uuid,
+       '00000000-0000-7107-8000-000000000001',
+       ('00000000-0000-7108-8000-' || lpad(l::text, 12, '0'))::uuid,
+       ('00000000-0000-7106-8000-' || lpad(f::text, 12, '0'))::uuid,
+       150 + (f * 37 + l * 11) % 100, 5.5, 'FRANCE',
+       ('00000000-0000-7106-8000-' || lpad(f::text, 12, '0'))::uuid, 'Ferme évaluée ' || f, 0,
+       now() - interval '2 days' + f * interval '1 second', repeat('0', 64),
+       '00000000-0000-7103-8000-000000000001'
+  FROM generate_series(1, 5) AS l, generate_series(1, 100) AS f;
+INSERT INTO consultation_scores (answer_id, consultation_id, position, mark, justification, scored_by)
+SELECT a.id, a.consultation_id, p, (a.unit_price_cents * 7 + p) % 101, 'Justifié',
+       '00000000-0000-7103-8000-000000000002'
+  FROM consultation_answers a, generate_series(2, 3) AS p
+ WHERE a.consultation_id = '00000000-0000-7107-8000-000000000001';
+VACUUM ANALYZE consultation_answers;
+VACUUM ANALYZE consultation_scores;

@@ -979,6 +979,10 @@ pub fn evaluate(
         .map(|c| from_db(&c.kind))
         .collect::<ApiResult<_>>()?;
     let weights: Vec<i16> = criteria.iter().map(|c| c.weight).collect();
+    let marked: BTreeMap<(Uuid, i16), &ScoreRow> = scores
+        .iter()
+        .map(|s| ((s.answer_id, s.position), s))
+        .collect();
     let mut out = Vec::new();
     for lot in lots {
         let of_lot: Vec<&AnswerRow> = answers.iter().filter(|a| a.lot_id == lot.id).collect();
@@ -993,9 +997,7 @@ pub fn evaluate(
                 let (value, justification) = if *kind == CriterionKind::Price {
                     (Some(price_mark), None)
                 } else {
-                    let found = scores
-                        .iter()
-                        .find(|s| s.answer_id == a.id && s.position == c.position);
+                    let found = marked.get(&(a.id, c.position));
                     (
                         found.map(|s| s.mark),
                         found.map(|s| s.justification.clone()),
@@ -1021,11 +1023,12 @@ pub fn evaluate(
         }
         scoring::rank(&mut scored);
         let complete = scored.iter().all(|s| s.score.is_some());
+        let rows: BTreeMap<Uuid, &AnswerRow> = of_lot.iter().map(|a| (a.id, *a)).collect();
         let answers = scored
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let row = of_lot.iter().find(|a| a.id == s.id).ok_or_else(not_found)?;
+                let row = rows.get(&s.id).ok_or_else(not_found)?;
                 Ok(RankedAnswer {
                     rank: i + 1,
                     score: s.score.map(|v| v.normalize().to_string()),
