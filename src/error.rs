@@ -350,6 +350,12 @@ impl From<diesel::result::Error> for ApiError {
                         .into(),
                 )
             }
+            // The trigger that keeps a decided lot final.
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, info)
+                if info.constraint_name() == Some("consultation_lots_final") =>
+            {
+                Self::LotDecided("the lot is already decided: its decision is final".into())
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("a resource with the same unique value already exists".into())
             }

@@ -74,6 +74,23 @@ CREATE TABLE consultation_lots (
 );
 CREATE INDEX consultation_lots_family_idx ON consultation_lots (family, consultation_id);
 
+-- A decided lot is final: its status, award and rationale never change
+-- again (the service decides with a conditional UPDATE; this holds it for
+-- every other writer too).
+CREATE FUNCTION consultation_lots_final() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'lot % of consultation % is already %', OLD.number, OLD.consultation_id, OLD.status
+        USING ERRCODE = 'check_violation', CONSTRAINT = 'consultation_lots_final';
+END
+$$;
+
+CREATE TRIGGER consultation_lots_final
+    BEFORE UPDATE ON consultation_lots
+    FOR EACH ROW
+    WHEN (OLD.status <> 'open')
+    EXECUTE FUNCTION consultation_lots_final();
+
 -- Where a lot is delivered: canteens (several for a group of canteens).
 CREATE TABLE consultation_lot_sites (
     lot_id      uuid NOT NULL REFERENCES consultation_lots (id) ON DELETE CASCADE,

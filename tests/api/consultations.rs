@@ -1071,6 +1071,18 @@ async fn of_concurrent_decisions_on_a_lot_exactly_one_wins() {
             "unsuccessful"
         }
     );
+    // The database keeps the decision final whoever writes.
+    let mut db = app.db().await;
+    let rewritten = diesel::sql_query(
+        "UPDATE consultation_lots SET rationale = 'autre' WHERE consultation_id = $1",
+    )
+    .bind::<SqlUuid, _>(Uuid::parse_str(&id).unwrap())
+    .execute(&mut db)
+    .await;
+    assert!(
+        rewritten.is_err_and(|e| e.to_string().contains("already")),
+        "a decided lot was rewritten"
+    );
 }
 
 #[tokio::test]
