@@ -95,7 +95,7 @@ pub struct NewLot {
     /// The buyer's estimate of the lot's value HT.
     #[schema(minimum = 1)]
     pub estimated_amount_ht_cents: i64,
-    pub delivery: Delivery,
+    pub delivery: LotDelivery,
     /// The canteens delivered: the buyer itself for a canteen; canteens of
     /// the authority's EPCI for an authority.
     #[schema(min_items = 1, max_items = 100)]
@@ -117,7 +117,7 @@ pub struct QuantityRange {
 /// When a lot is delivered: given dates, or weekdays over a period.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Delivery {
+pub struct LotDelivery {
     /// Delivery dates (1 to 100), or empty when weekdays are given.
     #[serde(default)]
     pub dates: Vec<NaiveDate>,
@@ -129,7 +129,7 @@ pub struct Delivery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Criterion {
+pub struct ConsultationCriterion {
     /// 1, 2, …: the criterion's number, used when scoring.
     pub position: i16,
     pub kind: CriterionKind,
@@ -138,7 +138,7 @@ pub struct Criterion {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Site {
+pub struct DeliverySite {
     pub id: Uuid,
     pub name: String,
     pub commune_insee: String,
@@ -146,14 +146,14 @@ pub struct Site {
 
 /// The awarded answer of a lot, public once awarded.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Award {
+pub struct LotAward {
     pub supplier: OrganisationRef,
     pub unit_price_cents: i64,
     pub contract_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Lot {
+pub struct ConsultationLot {
     pub id: Uuid,
     pub number: i16,
     pub description: String,
@@ -166,13 +166,13 @@ pub struct Lot {
     pub quantity_range: Option<QuantityRange>,
     pub max_amount_ht_cents: Option<i64>,
     pub estimated_amount_ht_cents: i64,
-    pub delivery: Delivery,
-    pub sites: Vec<Site>,
+    pub delivery: LotDelivery,
+    pub sites: Vec<DeliverySite>,
     pub status: LotStatus,
     /// Why the lot was awarded or declared unsuccessful.
     pub rationale: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
-    pub award: Option<Award>,
+    pub award: Option<LotAward>,
 }
 
 /// A threshold the buyer should know about: a warning, never a refusal.
@@ -217,8 +217,8 @@ pub struct Consultation {
     pub minimum_answer_days: i64,
     /// The estimated value HT, the sum of the lots'.
     pub estimated_amount_ht_cents: i64,
-    pub criteria: Vec<Criterion>,
-    pub lots: Vec<Lot>,
+    pub criteria: Vec<ConsultationCriterion>,
+    pub lots: Vec<ConsultationLot>,
     /// How many answers were received, once the deadline has passed
     /// (`null` before: even their number is sealed).
     pub answers_received: Option<i64>,
@@ -306,7 +306,7 @@ pub struct AnswerRequest {
     "sha256": "5b0e8f8d2c1f4c3f3f0a0e7f0f3a43c2b8f1a7d2f3e4c5b6a7980a1b2c3d4e5f",
     "canonical": "{\"consultation_id\":\"…\",\"lot_number\":1,…}"
 }))]
-pub struct Receipt {
+pub struct AnswerReceipt {
     pub answer_id: Uuid,
     /// 1 for the first submission, then one more per revision.
     pub revision: i32,
@@ -328,7 +328,7 @@ pub struct KeptReceipt {
 
 /// An answer with everything it says.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Answer {
+pub struct ConsultationAnswer {
     pub id: Uuid,
     pub lot_number: i16,
     pub supplier: OrganisationRef,
@@ -357,7 +357,7 @@ pub struct OrganisationRefOpt {
 
 /// A mark on one criterion.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Mark {
+pub struct CriterionMark {
     pub position: i16,
     pub kind: CriterionKind,
     pub weight: i16,
@@ -376,8 +376,8 @@ pub struct RankedAnswer {
     /// 0 to 100, once every criterion is marked.
     #[schema(example = "82.5")]
     pub score: Option<String>,
-    pub marks: Vec<Mark>,
-    pub answer: Answer,
+    pub marks: Vec<CriterionMark>,
+    pub answer: ConsultationAnswer,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -458,7 +458,7 @@ pub struct LotDecision {
 
 /// What a bidder learns of one of its answers.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Outcome {
+pub struct AnswerOutcome {
     pub lot_status: LotStatus,
     /// Its rank among the lot's answers.
     pub rank: Option<usize>,
@@ -475,9 +475,9 @@ pub struct Outcome {
 /// A supplier's own answer, its receipts and, once the lot is decided, the outcome.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OwnAnswer {
-    pub answer: Answer,
+    pub answer: ConsultationAnswer,
     pub receipts: Vec<KeptReceipt>,
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<AnswerOutcome>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -228,7 +228,7 @@ pub async fn list_open_consultations(
     ),
     request_body = AnswerRequest,
     responses(
-        (status = 200, description = "Received; keep the receipt", body = Receipt),
+        (status = 200, description = "Received; keep the receipt", body = AnswerReceipt),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a member of a verified farm or distributor", body = Problem, content_type = PROBLEM),
@@ -245,7 +245,7 @@ pub async fn submit_answer(
     user: AuthUser,
     path: web::Path<(Uuid, Uuid, i16)>,
     Json(body): Json<AnswerRequest>,
-) -> ApiResult<web::Json<Receipt>> {
+) -> ApiResult<web::Json<AnswerReceipt>> {
     let (supplier, id, number) = path.into_inner();
     let mut conn = state.pool.get().await?;
     Ok(web::Json(

@@ -137,9 +137,9 @@ pub async fn view(
 ) -> ApiResult<Consultation> {
     let criteria = queries::criteria(conn, row.id).await?;
     let lots = queries::lots(conn, row.id).await?;
-    let mut sites: BTreeMap<Uuid, Vec<Site>> = BTreeMap::new();
+    let mut sites: BTreeMap<Uuid, Vec<DeliverySite>> = BTreeMap::new();
     for s in queries::sites(conn, row.id).await? {
-        sites.entry(s.lot_id).or_default().push(Site {
+        sites.entry(s.lot_id).or_default().push(DeliverySite {
             id: s.id,
             name: s.name,
             commune_insee: s.commune_insee,
@@ -177,7 +177,7 @@ pub async fn view(
         criteria: criteria
             .into_iter()
             .map(|c| {
-                Ok(Criterion {
+                Ok(ConsultationCriterion {
                     position: c.position,
                     kind: from_db(&c.kind)?,
                     description: c.description,
@@ -191,16 +191,16 @@ pub async fn view(
     })
 }
 
-fn lot_view(l: LotRow, sites: Vec<Site>) -> ApiResult<Lot> {
+fn lot_view(l: LotRow, sites: Vec<DeliverySite>) -> ApiResult<ConsultationLot> {
     let award = match (l.winner_id, l.winner_name, l.winner_price_cents) {
-        (Some(id), Some(name), Some(price)) => Some(Award {
+        (Some(id), Some(name), Some(price)) => Some(LotAward {
             supplier: OrganisationRef { id, name },
             unit_price_cents: price,
             contract_id: l.contract_id,
         }),
         _ => None,
     };
-    Ok(Lot {
+    Ok(ConsultationLot {
         id: l.id,
         number: l.number,
         description: l.description,
@@ -221,7 +221,7 @@ fn lot_view(l: LotRow, sites: Vec<Site>) -> ApiResult<Lot> {
         },
         max_amount_ht_cents: l.max_amount_ht_cents,
         estimated_amount_ht_cents: l.estimated_amount_ht_cents,
-        delivery: Delivery {
+        delivery: LotDelivery {
             dates: l.delivery_dates,
             weekdays: l.delivery_weekdays,
             from: l.delivery_from,
@@ -245,7 +245,7 @@ fn criteria_problem(problem: CriteriaProblem) -> ApiError {
     }
 }
 
-fn delivery(errors: &mut Vec<FieldError>, at: &str, d: &Delivery) {
+fn delivery(errors: &mut Vec<FieldError>, at: &str, d: &LotDelivery) {
     let weekdays: BTreeSet<_> = d.weekdays.iter().collect();
     match (d.dates.is_empty(), d.weekdays.is_empty()) {
         (false, true) => {
@@ -800,7 +800,7 @@ pub async fn answer(
     id: Uuid,
     lot_number: i16,
     body: AnswerRequest,
-) -> ApiResult<Receipt> {
+) -> ApiResult<AnswerReceipt> {
     let org = access(conn, supplier, Some(user)).await?;
     policy::authorize(user, &org, OrgAction::AnswerConsultations)?;
     let row = queries::find(conn, id).await?.ok_or_else(not_found)?;
@@ -927,7 +927,7 @@ pub async fn answer(
             "sha256": digest,
         });
         event(conn, &[supplier], "consultation.answer_received", id, data).await?;
-        Ok(Receipt {
+        Ok(AnswerReceipt {
             answer_id: written.id,
             revision: written.revision,
             received_at: written.received_at,
@@ -938,8 +938,8 @@ pub async fn answer(
     .await
 }
 
-pub fn answer_view(a: &AnswerRow) -> ApiResult<Answer> {
-    Ok(Answer {
+pub fn answer_view(a: &AnswerRow) -> ApiResult<ConsultationAnswer> {
+    Ok(ConsultationAnswer {
         id: a.id,
         lot_number: a.lot_number,
         supplier: OrganisationRef {
@@ -988,7 +988,7 @@ pub fn evaluate(
         let of_lot: Vec<&AnswerRow> = answers.iter().filter(|a| a.lot_id == lot.id).collect();
         let lowest = of_lot.iter().map(|a| a.unit_price_cents).min().unwrap_or(0);
         let mut scored = Vec::new();
-        let mut marks_of: BTreeMap<Uuid, Vec<Mark>> = BTreeMap::new();
+        let mut marks_of: BTreeMap<Uuid, Vec<CriterionMark>> = BTreeMap::new();
         for a in &of_lot {
             let price_mark = scoring::price_mark(a.unit_price_cents, lowest);
             let mut values = Vec::new();
@@ -1004,7 +1004,7 @@ pub fn evaluate(
                     )
                 };
                 values.push(value);
-                marks.push(Mark {
+                marks.push(CriterionMark {
                     position: c.position,
                     kind: *kind,
                     weight: c.weight,
@@ -1387,7 +1387,7 @@ pub async fn own_answers(
                 .map(|e| {
                     let mine = e.answers.iter().find(|r| r.answer.id == a.id);
                     let winner = e.answers.first().filter(|_| lot.status == "awarded");
-                    Outcome {
+                    AnswerOutcome {
                         lot_status: e.status,
                         rank: mine.map(|r| r.rank),
                         answers: e.answers.len(),
