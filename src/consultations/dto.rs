@@ -138,7 +138,7 @@ pub struct ConsultationCriterion {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeliverySite {
+pub struct ConsultationSite {
     pub id: Uuid,
     pub name: String,
     pub commune_insee: String,
@@ -167,7 +167,7 @@ pub struct ConsultationLot {
     pub max_amount_ht_cents: Option<i64>,
     pub estimated_amount_ht_cents: i64,
     pub delivery: LotDelivery,
-    pub sites: Vec<DeliverySite>,
+    pub sites: Vec<ConsultationSite>,
     pub status: LotStatus,
     /// Why the lot was awarded or declared unsuccessful.
     pub rationale: Option<String>,

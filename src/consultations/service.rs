@@ -137,9 +137,9 @@ pub async fn view(
 ) -> ApiResult<Consultation> {
     let criteria = queries::criteria(conn, row.id).await?;
     let lots = queries::lots(conn, row.id).await?;
-    let mut sites: BTreeMap<Uuid, Vec<DeliverySite>> = BTreeMap::new();
+    let mut sites: BTreeMap<Uuid, Vec<ConsultationSite>> = BTreeMap::new();
     for s in queries::sites(conn, row.id).await? {
-        sites.entry(s.lot_id).or_default().push(DeliverySite {
+        sites.entry(s.lot_id).or_default().push(ConsultationSite {
             id: s.id,
             name: s.name,
             commune_insee: s.commune_insee,
@@ -191,7 +191,7 @@ pub async fn view(
     })
 }
 
-fn lot_view(l: LotRow, sites: Vec<DeliverySite>) -> ApiResult<ConsultationLot> {
+fn lot_view(l: LotRow, sites: Vec<ConsultationSite>) -> ApiResult<ConsultationLot> {
     let award = match (l.winner_id, l.winner_name, l.winner_price_cents) {
         (Some(id), Some(name), Some(price)) => Some(LotAward {
             supplier: OrganisationRef { id, name },
