@@ -690,6 +690,21 @@ async fn a_consultation_from_call_to_contract_keeps_prices_sealed_until_the_dead
         "not-found",
     )
     .await;
+    // The authority of the canteen's territory reads it too.
+    let agent = app.signed_up("agent@coeuressonne.fr").await;
+    let mut authority = farm(&siret(3));
+    authority["kind"] = json!("authority");
+    authority["name"] = json!("Cœur d'Essonne Agglomération");
+    authority.as_object_mut().unwrap().remove("farm");
+    authority["authority"] = json!({"epci": "200057859"});
+    let authority = app.create_organisation(&agent, authority).await;
+    app.verify(&m.admin, &authority).await;
+    let seen = json_ok(
+        app.get_as(&format!("/api/v1/contracts/{contract_id}"), &agent.access)
+            .await,
+    )
+    .await;
+    assert_eq!(seen["amount_ht_cents"], 114_000);
     let listed = json_ok(
         app.get_as(
             &format!("/api/v1/organisations/{}/contracts", m.farm_a),
