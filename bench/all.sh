@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 summary=target/bench-summary
 : >"$summary"
-for bench in communes catalog checkout egalim opendata login; do
+for bench in communes catalog checkout egalim opendata login consultations; do
   echo "== $bench"
   # opendata takes a number of runs, the others seconds per measurement.
   if [ "$bench" = opendata ]; then args=3; else args=${1:-15}; fi

@@ -286,3 +286,60 @@ impl Label {
         }
     }
 }
+
+code_enum!(
+    /// How a consultation puts suppliers in competition (shared/docs/purchasing.md §1.3):
+    /// `gre_a_gre` (no publicity, need under 60,000 € HT), `mapa` (adapted procedure),
+    /// `accord_cadre` (framework agreement executed by purchase orders, at most 4 years,
+    /// with a maximum amount per lot).
+    Procedure {
+        GreAGre = "gre_a_gre",
+        Mapa = "mapa",
+        AccordCadre = "accord_cadre",
+    }
+);
+
+code_enum!(
+    /// Where a consultation stands. `closed` comes at the deadline, by the
+    /// server's clock, whether or not anything has run since.
+    ConsultationStatus {
+        Draft = "draft",
+        Published = "published",
+        Closed = "closed",
+        Awarded = "awarded",
+        PartlyAwarded = "partly_awarded",
+        Unsuccessful = "unsuccessful",
+        Cancelled = "cancelled",
+    }
+);
+
+code_enum!(
+    /// Where a lot of a consultation stands.
+    LotStatus {
+        Open = "open",
+        Awarded = "awarded",
+        Unsuccessful = "unsuccessful",
+    }
+);
+
+code_enum!(
+    /// An award criterion. `environmental` takes the environmental
+    /// characteristics of the offer into account; `direct_supply` rewards at
+    /// most one intermediary (R2152-7). Geographic preference is unlawful and
+    /// has no kind.
+    CriterionKind {
+        Price = "price",
+        Environmental = "environmental",
+        DirectSupply = "direct_supply",
+        Quality = "quality",
+        Freshness = "freshness",
+        Other = "other",
+    }
+);
+
+code_enum!(
+    /// Where a contract stands.
+    ContractStatus {
+        Active = "active",
+    }
+);

@@ -110,6 +110,21 @@ pub enum ApiError {
     IdempotencyInProgress,
     #[error("{0}")]
     Busy(String),
+    /// A geographic or "local" award criterion (R2111-7).
+    #[error("{0}")]
+    LocalPreference(String),
+    /// Price as the only award criterion (décret 2022-767).
+    #[error("{0}")]
+    PriceOnly(String),
+    /// Answers' prices asked before the consultation's deadline.
+    #[error("{0}")]
+    AnswersSealed(String),
+    /// An answer sent when the consultation no longer takes answers.
+    #[error("{0}")]
+    ConsultationClosed(String),
+    /// A lot already awarded or declared unsuccessful.
+    #[error("{0}")]
+    LotDecided(String),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -193,6 +208,20 @@ impl ApiError {
                 "Same request already in progress",
             ),
             Self::Busy(_) => ("busy", "Held by another operation"),
+            Self::LocalPreference(_) => (
+                "local-preference-forbidden",
+                "A geographic preference is not a lawful award criterion",
+            ),
+            Self::PriceOnly(_) => (
+                "price-only-criteria",
+                "Price may not be the only award criterion",
+            ),
+            Self::AnswersSealed(_) => ("answers-sealed", "Answers are sealed until the deadline"),
+            Self::ConsultationClosed(_) => (
+                "consultation-closed",
+                "The consultation no longer takes answers",
+            ),
+            Self::LotDecided(_) => ("lot-decided", "The lot is already decided"),
             Self::PreconditionFailed(_) => {
                 ("stale-version", "The resource changed since it was read")
             }
@@ -251,13 +280,19 @@ impl ResponseError for ApiError {
             | Self::InvalidTransition { .. }
             | Self::ReleaseOverlap(_)
             | Self::IdempotencyInProgress
-            | Self::Busy(_) => StatusCode::CONFLICT,
+            | Self::Busy(_)
+            | Self::AnswersSealed(_)
+            | Self::ConsultationClosed(_)
+            | Self::LotDecided(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,
-            Self::Validation(_) | Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_)
+            | Self::IdempotencyKeyReused(_)
+            | Self::LocalPreference(_)
+            | Self::PriceOnly(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -321,6 +356,12 @@ impl From<diesel::result::Error> for ApiError {
                      this distributor (see /organisations/{id}/supply-relationships)"
                         .into(),
                 )
+            }
+            // The trigger that keeps a decided lot final.
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, info)
+                if info.constraint_name() == Some("consultation_lots_final") =>
+            {
+                Self::LotDecided("the lot is already decided: its decision is final".into())
             }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("a resource with the same unique value already exists".into())

@@ -9,6 +9,8 @@ pub mod catalog;
 pub mod clock;
 pub mod codes;
 pub mod config;
+pub mod consultations;
+pub mod contracts;
 pub mod db;
 pub mod demo;
 pub mod egalim;
@@ -70,7 +72,9 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(orders::routes)
             .configure(supply::routes)
             .configure(opendata::routes)
-            .configure(egalim::routes),
+            .configure(egalim::routes)
+            .configure(consultations::routes)
+            .configure(contracts::routes),
     );
 }
 

@@ -394,3 +394,158 @@ diesel::allow_tables_to_appear_in_same_query!(
     supply_relationships,
     users,
 );
+
+diesel::table! {
+    consultations (id) {
+        id -> Uuid,
+        buyer_id -> Uuid,
+        title -> Text,
+        description -> Text,
+        procedure -> Text,
+        duration_months -> Nullable<Int4>,
+        answers_due_at -> Timestamptz,
+        status -> Text,
+        cancel_reason -> Nullable<Text>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        decided_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    consultation_criteria (consultation_id, position) {
+        consultation_id -> Uuid,
+        position -> Int2,
+        kind -> Text,
+        description -> Text,
+        weight -> Int2,
+    }
+}
+
+diesel::table! {
+    consultation_lots (id) {
+        id -> Uuid,
+        consultation_id -> Uuid,
+        number -> Int2,
+        description -> Text,
+        family -> Text,
+        labels -> Array<Text>,
+        unit -> Text,
+        quantity -> Nullable<Numeric>,
+        quantity_min -> Nullable<Numeric>,
+        quantity_max -> Nullable<Numeric>,
+        max_amount_ht_cents -> Nullable<Int8>,
+        estimated_amount_ht_cents -> Int8,
+        delivery_dates -> Array<Date>,
+        delivery_weekdays -> Array<Int2>,
+        delivery_from -> Nullable<Date>,
+        delivery_until -> Nullable<Date>,
+        status -> Text,
+        awarded_answer_id -> Nullable<Uuid>,
+        rationale -> Nullable<Text>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    consultation_lot_sites (lot_id, canteen_id) {
+        lot_id -> Uuid,
+        canteen_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    consultation_answers (id) {
+        id -> Uuid,
+        consultation_id -> Uuid,
+        lot_id -> Uuid,
+        supplier_id -> Uuid,
+        unit_price_cents -> Int8,
+        vat_rate -> Numeric,
+        labels -> Array<Text>,
+        origin -> Text,
+        producer_id -> Nullable<Uuid>,
+        producer_name -> Text,
+        intermediaries -> Int2,
+        delivery_terms -> Text,
+        note -> Text,
+        revision -> Int4,
+        received_at -> Timestamptz,
+        digest -> Text,
+        submitted_by -> Uuid,
+    }
+}
+
+diesel::table! {
+    consultation_answer_receipts (answer_id, revision) {
+        answer_id -> Uuid,
+        revision -> Int4,
+        digest -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    consultation_scores (answer_id, position) {
+        answer_id -> Uuid,
+        consultation_id -> Uuid,
+        position -> Int2,
+        mark -> Numeric,
+        justification -> Text,
+        scored_by -> Uuid,
+        scored_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Uuid,
+        number -> Text,
+        consultation_id -> Uuid,
+        lot_id -> Uuid,
+        answer_id -> Uuid,
+        buyer_id -> Uuid,
+        supplier_id -> Uuid,
+        family -> Text,
+        description -> Text,
+        unit -> Text,
+        unit_price_cents -> Int8,
+        vat_rate -> Numeric,
+        quantity -> Nullable<Numeric>,
+        max_amount_ht_cents -> Nullable<Int8>,
+        amount_ht_cents -> Int8,
+        valid_from -> Date,
+        valid_until -> Date,
+        status -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contract_canteens (contract_id, canteen_id) {
+        contract_id -> Uuid,
+        canteen_id -> Uuid,
+    }
+}
+
+diesel::joinable!(consultation_criteria -> consultations (consultation_id));
+diesel::joinable!(consultation_lots -> consultations (consultation_id));
+diesel::joinable!(consultation_lot_sites -> consultation_lots (lot_id));
+diesel::joinable!(consultation_answer_receipts -> consultation_answers (answer_id));
+diesel::joinable!(contract_canteens -> contracts (contract_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    consultations,
+    consultation_criteria,
+    consultation_lots,
+    consultation_lot_sites,
+    consultation_answers,
+    consultation_answer_receipts,
+    consultation_scores,
+    contracts,
+    contract_canteens,
+);

@@ -209,6 +209,13 @@ pub async fn serve(
             settings.metrics_token.as_deref(),
         ),
     };
+    // Consultations close at their deadline whatever reads them; this
+    // records the closing and tells the parties soon after (idempotent, so
+    // any number of instances may run it).
+    actix_web::rt::spawn(crate::consultations::service::close_periodically(
+        state.pool.clone(),
+        Duration::from_secs(30),
+    ));
     let metrics = match metrics_listener {
         Some(listener) => {
             let address = listener.local_addr()?;

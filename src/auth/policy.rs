@@ -35,6 +35,12 @@ pub enum OrgAction {
     /// Publish the territory's open data: owners of a verified authority;
     /// the authority decides, administrators do not publish for it.
     PublishOpenData,
+    /// Run consultations (call for offers, evaluate, award): members of a
+    /// verified canteen or authority; administrators do not buy for them.
+    RunConsultations,
+    /// Answer consultations: members of a verified farm or distributor;
+    /// administrators do not answer for them.
+    AnswerConsultations,
 }
 
 /// What the policy needs to know of an organisation and of the caller's tie to it.
@@ -93,6 +99,38 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
             ));
         }
     }
+    if matches!(
+        action,
+        OrgAction::RunConsultations | OrgAction::AnswerConsultations
+    ) {
+        if org.role.is_none() {
+            return Err(ApiError::Forbidden(
+                "only the organisation's own members run or answer its consultations".into(),
+            ));
+        }
+        let (kinds, who) = if action == OrgAction::RunConsultations {
+            (
+                [OrganisationKind::Canteen, OrganisationKind::Authority],
+                "canteens and authorities run consultations",
+            )
+        } else {
+            (
+                [OrganisationKind::Farm, OrganisationKind::Distributor],
+                "farms and distributors answer consultations",
+            )
+        };
+        if !kinds.contains(&org.kind) {
+            return Err(ApiError::Forbidden(format!(
+                "only {who}; this organisation is a {}",
+                org.kind
+            )));
+        }
+        if org.status != OrganisationStatus::Verified {
+            return Err(ApiError::Forbidden(format!(
+                "only verified {who}; ask the platform administrators"
+            )));
+        }
+    }
     if matches!(action, OrgAction::Buy | OrgAction::HandleOrders) && org.role.is_none() {
         // Only administrators get here: they support, they do not trade.
         return Err(ApiError::Forbidden(
@@ -117,7 +155,9 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
         | OrgAction::Leave
         | OrgAction::ManageOffers
         | OrgAction::Buy
-        | OrgAction::HandleOrders => Ok(()),
+        | OrgAction::HandleOrders
+        | OrgAction::RunConsultations
+        | OrgAction::AnswerConsultations => Ok(()),
         // Certifications are public claims (BIO): owners answer for them.
         OrgAction::Update
         | OrgAction::ManageMembers
@@ -133,6 +173,94 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
         | OrgAction::ManageMembers
         | OrgAction::ManageCertifications
         | OrgAction::PublishOpenData => Ok(()),
+    }
+}
+
+/// How a caller stands towards a consultation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsultationSeat {
+    /// A member of the buyer: runs it, and reads the answers from the deadline on.
+    Buyer,
+    /// A member of a canteen it delivers: reads the call and the outcome.
+    Site,
+    /// A member of a verified farm or distributor: reads a published call.
+    Supplier,
+    /// A platform administrator: reads the call, never an answer.
+    Admin,
+}
+
+/// Who reads a consultation: the buyer's members, the delivered canteens'
+/// members, verified suppliers once it is published, administrators.
+/// Anyone else, and suppliers while it is a draft, get 404.
+pub fn consultation_seat(
+    user: &AuthUser,
+    is_buyer: bool,
+    is_site: bool,
+    is_verified_supplier: bool,
+    is_draft: bool,
+) -> Result<ConsultationSeat, ApiError> {
+    if is_buyer {
+        Ok(ConsultationSeat::Buyer)
+    } else if is_site && !is_draft {
+        Ok(ConsultationSeat::Site)
+    } else if is_verified_supplier && !is_draft {
+        Ok(ConsultationSeat::Supplier)
+    } else if user.is_admin {
+        Ok(ConsultationSeat::Admin)
+    } else {
+        Err(ApiError::not_found("no consultation with this id"))
+    }
+}
+
+/// Only the buyer acts on its consultation (publish, cancel, score, award)
+/// and reads the answers; others who may see it get 403.
+pub fn require_buyer(seat: ConsultationSeat) -> Result<(), ApiError> {
+    if seat == ConsultationSeat::Buyer {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only the buyer's members act on a consultation and read its answers".into(),
+        ))
+    }
+}
+
+/// A supplier's own answers (their prices) are read by its members only:
+/// an administrator acting as owner gets 404 like a stranger, so that no
+/// one but the supplier reads a price before the deadline.
+pub fn own_answers_reader(supplier: &OrgAccess) -> Result<(), ApiError> {
+    if supplier.role.is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("no organisation with this id"))
+    }
+}
+
+/// Who reads a contract: members of its parties (buyer, supplier,
+/// delivered canteens), members of a verified authority speaking for the
+/// territory of one of them, administrators; 404 for anyone else.
+pub fn contract_reader(
+    user: &AuthUser,
+    is_party: bool,
+    is_authority: bool,
+) -> Result<(), ApiError> {
+    if is_party || is_authority || user.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("no contract with this id"))
+    }
+}
+
+/// Who reads a canteen's purchase figures (thresholds): its members, the
+/// members of a verified authority speaking for its EPCI, administrators.
+pub fn canteen_figures_reader(
+    user: &AuthUser,
+    is_member: bool,
+    is_authority: bool,
+) -> Result<(), ApiError> {
+    if is_member || is_authority || user.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("no canteen with this id"))
     }
 }
 

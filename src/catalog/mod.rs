@@ -8,7 +8,7 @@ pub mod dto;
 mod handlers;
 pub mod queries;
 pub mod search;
-mod validate;
+pub mod validate;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(handlers::search_offers)

@@ -4,6 +4,7 @@
 //! holds nothing but the demonstration.
 
 mod catalogue;
+mod consultations;
 mod history;
 mod territory;
 
@@ -151,6 +152,7 @@ pub async fn ensure(database_url: &str) -> anyhow::Result<Vec<Account>> {
                     )
                     .await?;
                     history::finish(conn).await?;
+                    consultations::seed(conn).await?;
                     Ok(lines)
                 })
                 .await

@@ -292,14 +292,17 @@ pub struct FeedEvent {
     #[schema(example = "order.accepted")]
     pub event_type: String,
     /// What it is about: the order (`order.*`), the supply relationship
-    /// (`supply.requested|accepted|refused|ended`) or the offer
-    /// (`offer.paused`, `offer.labels_corrected`).
+    /// (`supply.requested|accepted|refused|ended`), the offer
+    /// (`offer.paused`, `offer.labels_corrected`), the consultation
+    /// (`consultation.*`) or the contract (`contract.created`).
     pub subject_id: Uuid,
     pub at: DateTime<Utc>,
     /// For an order, its state after the change: status, parties, date,
     /// totals, actor and reason. For a supply relationship: its id, parties,
     /// status, reason and `offers_paused`. For an offer: its id, producer,
-    /// reason (and `labels` when corrected).
+    /// reason (and `labels` when corrected). For a consultation: its id,
+    /// status and what the step concerns (lot, rank and scores for an
+    /// outcome; never a price before the award).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }

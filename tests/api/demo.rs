@@ -49,6 +49,34 @@ async fn the_demo_seeds_a_living_territory_once_and_its_accounts_work() {
             "no {status} order in {statuses:?}"
         );
     }
+    // Consultations at every stage, one of them open for answers, and the
+    // awarded lots' contracts.
+    let stages: Vec<String> = sesame::schema::consultations::table
+        .select(sesame::schema::consultations::status)
+        .distinct()
+        .load(&mut db)
+        .await
+        .unwrap();
+    for stage in [
+        "draft",
+        "published",
+        "closed",
+        "awarded",
+        "partly_awarded",
+        "unsuccessful",
+        "cancelled",
+    ] {
+        assert!(
+            stages.iter().any(|s| s == stage),
+            "no {stage} consultation in {stages:?}"
+        );
+    }
+    let contracts: i64 = sesame::schema::contracts::table
+        .count()
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert!(contracts >= 3, "{contracts} contracts");
     // No strawberries in January.
     let strawberries: Vec<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)> = offers::table
         .filter(offers::name.eq("Fraises"))

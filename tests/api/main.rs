@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod catalog;
 mod commands;
+mod consultations;
 mod demo;
 mod egalim;
 mod errors;

@@ -1,0 +1,13 @@
+DROP TABLE contract_canteens;
+DROP TABLE contracts;
+DROP SEQUENCE contracts_number_seq;
+DROP TABLE consultation_scores;
+DROP TABLE consultation_answer_receipts;
+ALTER TABLE consultation_lots DROP COLUMN awarded_answer_id;
+DROP TABLE consultation_answers;
+DROP TABLE consultation_lot_sites;
+DROP TRIGGER consultation_lots_final ON consultation_lots;
+DROP FUNCTION consultation_lots_final();
+DROP TABLE consultation_lots;
+DROP TABLE consultation_criteria;
+DROP TABLE consultations;
