@@ -182,7 +182,7 @@ pub struct ConsultationLot {
     "family": "FRUITS_ET_LEGUMES",
     "year": 2026,
     "purchases_ht_cents": 5500000,
-    "with_consultation_ht_cents": 6700000,
+    "with_this_purchase_ht_cents": 6700000,
     "threshold_ht_cents": 6000000,
     "message": "with this consultation the canteen's FRUITS_ET_LEGUMES purchases of 2026 would reach 67000 € HT, past the 60,000 € HT under which a contract may be made without publicity or competition (R2122-8): a MAPA is due"
 }))]
@@ -192,7 +192,8 @@ pub struct ThresholdWarning {
     pub year: i32,
     /// The year's purchases so far: orders, and contracts' values.
     pub purchases_ht_cents: i64,
-    pub with_consultation_ht_cents: i64,
+    /// With this consultation, or this basket.
+    pub with_this_purchase_ht_cents: i64,
     pub threshold_ht_cents: i64,
     pub message: String,
 }

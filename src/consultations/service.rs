@@ -535,6 +535,19 @@ async fn warnings(
                 lot.estimated_amount_ht_cents / count;
         }
     }
+    crossing_warnings(conn, year, added, "this consultation").await
+}
+
+/// For purchases about to be `added` (per canteen and family, in cents):
+/// the canteens and families whose purchases of `year` would then pass
+/// 60,000 € HT, the limit of a purchase without publicity or competition.
+/// `what` names the purchase in the message ("this basket").
+pub async fn crossing_warnings(
+    conn: &mut AsyncPgConnection,
+    year: i32,
+    added: BTreeMap<(Uuid, String), i64>,
+    what: &str,
+) -> ApiResult<Vec<ThresholdWarning>> {
     let mut out = Vec::new();
     let mut totals: BTreeMap<Uuid, Vec<queries::FamilyTotal>> = BTreeMap::new();
     for ((site, family), cents) in added {
@@ -554,10 +567,10 @@ async fn warnings(
                 family: from_db(&family)?,
                 year,
                 purchases_ht_cents: so_far,
-                with_consultation_ht_cents: with,
+                with_this_purchase_ht_cents: with,
                 threshold_ht_cents: rules::GRE_A_GRE_LIMIT_CENTS,
                 message: format!(
-                    "with this consultation the canteen's {family} purchases of {year} would \
+                    "with {what} the canteen's {family} purchases of {year} would \
                      reach {} € HT, past the 60,000 € HT under which a contract may be made \
                      without publicity or competition (R2122-8): a MAPA is due",
                     with / 100

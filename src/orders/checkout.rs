@@ -8,7 +8,7 @@
 //! updates (never negative); the orders, their events and feed entries, and
 //! the key with its response are written. Any failure rolls all of it back.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use diesel::sql_types::{Array, Date, Uuid as SqlUuid};
@@ -407,6 +407,20 @@ async fn place_in_transaction(
     let rows: Vec<OrderRow> = checkout.iter().map(|(o, _, _)| o.clone()).collect();
     let lines: Vec<LineRow> = checkout.iter().flat_map(|(_, l, _)| l.clone()).collect();
     let events: Vec<EventRow> = checkout.iter().map(|(_, _, e)| e.clone()).collect();
+    // Before the orders count in the year's purchases.
+    let mut added: BTreeMap<(Uuid, String), i64> = BTreeMap::new();
+    for line in &lines {
+        *added
+            .entry((request.buyer_id, line.family.clone()))
+            .or_default() += line.total_ht_cents;
+    }
+    let warnings = crate::consultations::service::crossing_warnings(
+        conn,
+        request.delivery_date.year(),
+        added,
+        "this basket",
+    )
+    .await?;
     queries::insert_orders(conn, &rows, &lines, &events).await?;
     feed::publish(
         conn,
@@ -424,6 +438,7 @@ async fn place_in_transaction(
     let result = Checkout {
         checkout_id,
         orders,
+        warnings,
     };
     let response = serde_json::to_value(&result).map_err(|e| ApiError::Internal(e.into()))?;
     queries::store_key(conn, request.buyer_id, key, hash, &response).await?;

@@ -53,6 +53,11 @@ pub struct BasketLine {
 pub struct Checkout {
     pub checkout_id: Uuid,
     pub orders: Vec<Order>,
+    /// Families whose purchases of the delivery's year pass 60,000 € HT
+    /// with this basket (competition is then due): a warning, the orders
+    /// are placed. Absent when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::consultations::dto::ThresholdWarning>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1327,7 +1327,7 @@ async fn an_authoritys_framework_agreement_is_published_as_valid_decp_and_counts
     let warning = &warned["warnings"][0];
     assert_eq!(warning["threshold_ht_cents"], 6_000_000);
     assert_eq!(warning["family"], "FRUITS_ET_LEGUMES");
-    assert!(warning["with_consultation_ht_cents"].as_i64().unwrap() > 6_000_000);
+    assert!(warning["with_this_purchase_ht_cents"].as_i64().unwrap() > 6_000_000);
 
     // DECP: the contract of 50,000 € HT, valid against the official schema.
     let decp = json_ok(

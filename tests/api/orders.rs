@@ -1372,3 +1372,46 @@ async fn me_names_the_organisation_to_act_as() {
     assert_eq!(me["organisation"], Value::Null, "{me}");
     assert_eq!(me["memberships"][0]["organisation_id"], json!(pending));
 }
+
+/// A basket that takes a family's purchases of the year past 60,000 € HT
+/// is placed, with a warning that competition is due; a small one has none.
+#[tokio::test]
+async fn a_basket_past_sixty_thousand_euros_in_a_family_is_placed_with_a_warning() {
+    let w = World::new().await;
+    let date = next(Weekday::Tue, 7);
+    let small = w
+        .checkout(
+            &w.claire,
+            &Uuid::now_v7().to_string(),
+            &w.basket(date, &[(&w.carrots, "25")]),
+        )
+        .await;
+    assert_eq!(small.status(), 201);
+    let small: Value = small.json().await.unwrap();
+    assert!(small.get("warnings").is_none(), "{small}");
+    // 20,000 kg of potatoes at 3.33 €/kg: 66,600 € HT, with 45 € of carrots.
+    let large = w
+        .checkout(
+            &w.claire,
+            &Uuid::now_v7().to_string(),
+            &w.basket(date, &[(&w.potatoes, "20000")]),
+        )
+        .await;
+    assert_eq!(large.status(), 201);
+    let large: Value = large.json().await.unwrap();
+    assert_eq!(large["orders"].as_array().unwrap().len(), 1);
+    let warnings = large["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{large}");
+    assert_eq!(warnings[0]["family"], "FRUITS_ET_LEGUMES");
+    assert_eq!(warnings[0]["canteen_id"], w.canteen.as_str());
+    assert_eq!(warnings[0]["purchases_ht_cents"], 4500);
+    assert_eq!(warnings[0]["with_this_purchase_ht_cents"], 4500 + 6_660_000);
+    assert_eq!(warnings[0]["threshold_ht_cents"], 6_000_000);
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("this basket")
+    );
+    assert_eq!(w.order_count().await, 2);
+}
