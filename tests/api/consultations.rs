@@ -1366,8 +1366,8 @@ async fn an_authoritys_framework_agreement_is_published_as_valid_decp_and_counts
         "not-found",
     )
     .await;
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/external/decp/schema_decp_v2.0.3.json");
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/decp/schema_decp_v2.0.3.json");
     assert!(schema.exists(), "{} is missing", schema.display());
     let document = std::env::temp_dir().join(format!("decp-{}.json", Uuid::now_v7()));
     std::fs::write(&document, serde_json::to_vec(&decp).unwrap()).unwrap();
