@@ -87,7 +87,20 @@ enum AdminCommand {
     },
 }
 
+/// glibc gives each thread that allocates its own arena, and memory freed
+/// after an open data build stays spread over them: the resident size
+/// creeps up build after build. Two arenas serve this service's work.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it runs before any
+    // other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Openapi => print_openapi(),

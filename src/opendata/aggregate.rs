@@ -216,12 +216,14 @@ impl Aggregates {
         let top = |units: &HashMap<Unit, i64>| top_three(units.values().copied());
         let class = |cell: &Key,
                      level: i16,
+                     supplier_kind: Option<u8>,
                      rows: i64,
                      value_cents: i64,
                      suppliers: &HashMap<Unit, i64>,
                      buyers: &HashMap<Unit, i64>| MicroClass {
             cell: cell.clone(),
             level,
+            supplier_kind,
             rows,
             units: Contributions {
                 value_cents,
@@ -235,14 +237,15 @@ impl Aggregates {
             .cells
             .iter()
             .filter(|(_, cell)| cell.lines > 0)
-            .map(|(key, c)| class(key, 3, c.lines, c.value, &c.suppliers, &c.buyers));
+            .map(|(key, c)| class(key, 3, None, c.lines, c.value, &c.suppliers, &c.buyers));
         let classes = self
             .classes
             .iter()
-            .map(|(&(cell, level, _, _, _), c)| {
+            .map(|(&(cell, level, supplier_kind, _, _), c)| {
                 class(
                     &self.cells[cell].0,
                     level,
+                    supplier_kind,
                     c.rows,
                     c.value,
                     &c.suppliers,

@@ -860,8 +860,47 @@ pub struct MicroClass {
     /// hidden; 2: unit kind hidden too; 3: value band hidden too (the whole
     /// cell is one class).
     pub level: i16,
+    /// The supplier kind the class shows (its position), at level 0.
+    pub supplier_kind: Option<u8>,
     pub rows: i64,
     pub units: Contributions,
+}
+
+/// k: the smallest class of microdata rows over the quasi-identifiers
+/// (month, sector category, supplier kind as shown, origin class, family;
+/// the territory is the same on every row), given each published cell's
+/// generalisation level in `published`; `None` without rows.
+pub fn smallest_class(classes: &[MicroClass], published: &HashMap<&Key, i16>) -> Option<i64> {
+    let mut groups: HashMap<(&str, &str, Option<u8>, &str, &str), i64> = HashMap::new();
+    for class in classes {
+        let Some(&level) = published.get(&class.cell) else {
+            continue;
+        };
+        // Level 0 shows the supplier kind: its classes, summed per kind;
+        // coarser levels show `*`: the cell's rows all together.
+        let counted = match level {
+            0 => class.level == 0,
+            _ => class.level == MICRO_LEVELS - 1,
+        };
+        if counted {
+            let key = &class.cell;
+            let kind = if level == 0 {
+                class.supplier_kind
+            } else {
+                None
+            };
+            *groups
+                .entry((
+                    &key.month,
+                    &key.sector_category,
+                    kind,
+                    &key.origin_class,
+                    &key.family,
+                ))
+                .or_default() += class.rows;
+        }
+    }
+    groups.into_values().min()
 }
 
 /// The coarsest generalisation level; past it, rows are suppressed.

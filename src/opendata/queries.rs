@@ -400,9 +400,7 @@ fn key_columns<'a>(keys: impl Iterator<Item = &'a Key> + Clone) -> [Vec<&'a str>
 /// with its generalisation level in $7) with their categories generalised
 /// and their value as its band, numbered in an order that says nothing of
 /// the original one. Then frozen as the lines of `transactions.csv` by
-/// pages of $9 rows for release $8 ($1 the territory), and k measured on the
-/// rows written: the smallest class over the quasi-identifiers (the
-/// territory, the same on every row, divides none).
+/// pages of $9 rows for release $8 ($1 the territory).
 fn write_transactions_sql() -> String {
     let codes = Codes::new();
     let family = Codes::encode(&codes.families, "c.family");
@@ -439,9 +437,7 @@ fn write_transactions_sql() -> String {
                              || E'\\n', '' ORDER BY seq) \
              FROM rows GROUP BY 2 \
            RETURNING rows) \
-       SELECT (SELECT coalesce(sum(rows), 0) FROM pages)::bigint AS published, \
-              (SELECT min(n) FROM (SELECT count(*) AS n FROM rows \
-                                    GROUP BY month, sector_category, supplier_kind, origin_class, family) c) AS k"
+       SELECT coalesce(sum(rows), 0)::bigint AS published FROM pages"
     )
 }
 
@@ -451,9 +447,6 @@ pub struct Written {
     /// Rows published.
     #[diesel(sql_type = BigInt)]
     pub published: i64,
-    /// Smallest class over the quasi-identifiers; `None` without rows.
-    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
-    pub k: Option<i64>,
 }
 
 /// Writes the microdata of release `id`: the staged lines of the published

@@ -162,7 +162,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
         value_published_month_family_percent: percent(table.published_share(Level::MonthFamily)),
         transactions_published: published,
         transactions_suppressed_percent: percent(queries::share(suppressed, lines)),
-        k: written.k,
+        k: disclosure::smallest_class(&classes, &microdata_cells.iter().copied().collect()),
         quasi_identifiers: QUASI_IDENTIFIERS.iter().map(|s| s.to_string()).collect(),
         method: METHOD.to_owned(),
     };
