@@ -50,5 +50,5 @@ SELECT a.id, a.lot_id, l.number AS lot_number, a.supplier_id, s.name AS supplier
    AND (c.status NOT IN ('draft', 'published') AND c.answers_due_at <= clock_timestamp()
         AND (c.cancelled_at IS NULL OR c.cancelled_at >= c.answers_due_at))
  ORDER BY l.number, a.received_at, a.id;
-SELECT answer_id, position, mark, justification FROM consultation_scores
+SELECT answer_id, position, (mark * 100)::int4 AS mark_hundredths, justification FROM consultation_scores
  WHERE consultation_id = :consultation;

@@ -13,6 +13,7 @@ use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::error::{ApiResult, Problem};
 use crate::http::extract::{Json, Query};
+use crate::http::large_json;
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -309,11 +310,13 @@ pub async fn get_evaluation(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-) -> ApiResult<web::Json<Evaluation>> {
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    Ok(web::Json(
-        service::evaluation(&mut conn, &user, id.into_inner()).await?,
-    ))
+    let evaluation = service::evaluation(&mut conn, &user, id.into_inner()).await?;
+    drop(conn);
+    // About 900 bytes an answer.
+    let answers: usize = evaluation.lots.iter().map(|l| l.answers.len()).sum();
+    large_json(&evaluation, 1024 * (answers + 1))
 }
 
 /// Mark an answer on the criteria other than price, each with its written

@@ -728,11 +728,11 @@ pub struct AnswerRow {
     pub digest: String,
 }
 
-const ANSWERS: &str = "SELECT a.id, a.lot_id, l.number AS lot_number, a.supplier_id, \
+const ANSWER_COLUMNS: &str = "SELECT a.id, a.lot_id, l.number AS lot_number, a.supplier_id, \
             s.name AS supplier_name, a.unit_price_cents, a.vat_rate, a.labels, a.origin, \
             a.producer_id, a.producer_name, a.intermediaries, a.delivery_terms, a.note, \
-            a.revision, a.received_at, a.digest \
-       FROM consultation_answers a \
+            a.revision, a.received_at, a.digest";
+const ANSWER_TABLES: &str = "FROM consultation_answers a \
        JOIN consultation_lots l ON l.id = a.lot_id \
        JOIN organisations s ON s.id = a.supplier_id \
        JOIN consultations c ON c.id = a.consultation_id";
@@ -744,7 +744,7 @@ pub async fn own_answers(
     supplier: Uuid,
 ) -> QueryResult<Vec<AnswerRow>> {
     diesel::sql_query(format!(
-        "{ANSWERS} WHERE a.consultation_id = $1 AND a.supplier_id = $2 ORDER BY l.number"
+        "{ANSWER_COLUMNS} {ANSWER_TABLES} WHERE a.consultation_id = $1 AND a.supplier_id = $2 ORDER BY l.number"
     ))
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(supplier)
@@ -759,9 +759,35 @@ pub async fn revealed_answers(
     id: Uuid,
 ) -> QueryResult<Vec<AnswerRow>> {
     diesel::sql_query(format!(
-        "{ANSWERS} WHERE a.consultation_id = $1 AND {PRICES_READABLE_SQL} \
+        "{ANSWER_COLUMNS} {ANSWER_TABLES} WHERE a.consultation_id = $1 AND {PRICES_READABLE_SQL} \
           ORDER BY l.number, a.received_at, a.id"
     ))
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+    .await
+}
+
+/// A buyer's mark of an answer on one criterion.
+#[derive(QueryableByName, Debug)]
+pub struct MarkRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub answer_id: Uuid,
+    #[diesel(sql_type = Int2)]
+    pub position: i16,
+    /// The `numeric(5, 2)` mark as integer hundredths: exact, and cheaper
+    /// to read than a numeric.
+    #[diesel(sql_type = Int4)]
+    pub mark_hundredths: i32,
+    #[diesel(sql_type = Text)]
+    pub justification: String,
+}
+
+/// The buyer's marks on a consultation's answers.
+pub async fn marks(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<MarkRow>> {
+    diesel::sql_query(
+        "SELECT answer_id, position, (mark * 100)::int4 AS mark_hundredths, justification \
+           FROM consultation_scores WHERE consultation_id = $1",
+    )
     .bind::<SqlUuid, _>(id)
     .load(conn)
     .await
@@ -788,28 +814,6 @@ pub async fn receipts(
           WHERE answer_id = ANY($1) ORDER BY answer_id, revision",
     )
     .bind::<Array<SqlUuid>, _>(answers)
-    .load(conn)
-    .await
-}
-
-#[derive(QueryableByName, Debug, Clone)]
-pub struct ScoreRow {
-    #[diesel(sql_type = SqlUuid)]
-    pub answer_id: Uuid,
-    #[diesel(sql_type = Int2)]
-    pub position: i16,
-    #[diesel(sql_type = Numeric)]
-    pub mark: Decimal,
-    #[diesel(sql_type = Text)]
-    pub justification: String,
-}
-
-pub async fn scores(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<ScoreRow>> {
-    diesel::sql_query(
-        "SELECT answer_id, position, mark, justification FROM consultation_scores \
-          WHERE consultation_id = $1",
-    )
-    .bind::<SqlUuid, _>(id)
     .load(conn)
     .await
 }

@@ -1,7 +1,7 @@
 //! What each step of a consultation does, each write in one transaction
 //! with its feed events. Handlers call these; SQL is in `queries`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::dto::*;
 use super::lifecycle::{self, Action};
-use super::queries::{self, AnswerRow, ConsultationRow, CriterionRow, LotRow, ScoreRow};
+use super::queries::{self, AnswerRow, ConsultationRow, CriterionRow, LotRow, MarkRow};
 use super::receipt;
 use super::rules::{self, CriteriaProblem, CriterionInput};
 use super::scoring::{self, Scored};
@@ -951,13 +951,13 @@ pub async fn answer(
     .await
 }
 
-pub fn answer_view(a: &AnswerRow) -> ApiResult<ConsultationAnswer> {
+pub fn answer_view(a: AnswerRow) -> ApiResult<ConsultationAnswer> {
     Ok(ConsultationAnswer {
         id: a.id,
         lot_number: a.lot_number,
         supplier: OrganisationRef {
             id: a.supplier_id,
-            name: a.supplier_name.clone(),
+            name: a.supplier_name,
         },
         unit_price_cents: a.unit_price_cents,
         vat_rate: a.vat_rate.normalize(),
@@ -969,52 +969,62 @@ pub fn answer_view(a: &AnswerRow) -> ApiResult<ConsultationAnswer> {
         origin: from_db(&a.origin)?,
         producer: OrganisationRefOpt {
             id: a.producer_id,
-            name: a.producer_name.clone(),
+            name: a.producer_name,
         },
         intermediaries: a.intermediaries,
-        delivery_terms: a.delivery_terms.clone(),
-        note: a.note.clone(),
+        delivery_terms: a.delivery_terms,
+        note: a.note,
         revision: a.revision,
         received_at: a.received_at,
-        sha256: a.digest.clone(),
+        sha256: a.digest,
     })
 }
 
-/// Scores and ranks every lot's answers (`scoring`).
+/// Scores and ranks the answers of `lots` (`scoring`); answers of other
+/// lots are left out.
 pub fn evaluate(
     lots: &[LotRow],
     criteria: &[CriterionRow],
-    answers: &[AnswerRow],
-    scores: &[ScoreRow],
+    answers: Vec<AnswerRow>,
+    marks: Vec<MarkRow>,
 ) -> ApiResult<Vec<LotEvaluation>> {
     let kinds: Vec<CriterionKind> = criteria
         .iter()
         .map(|c| from_db(&c.kind))
         .collect::<ApiResult<_>>()?;
     let weights: Vec<i16> = criteria.iter().map(|c| c.weight).collect();
-    let marked: BTreeMap<(Uuid, i16), &ScoreRow> = scores
-        .iter()
-        .map(|s| ((s.answer_id, s.position), s))
-        .collect();
-    let mut out = Vec::new();
+    // Each answer's marks as `(position, mark, justification)`.
+    let mut marked: HashMap<Uuid, Vec<(i16, Decimal, String)>> = HashMap::new();
+    for m in marks {
+        let mark = Decimal::new(i64::from(m.mark_hundredths), 2);
+        marked
+            .entry(m.answer_id)
+            .or_default()
+            .push((m.position, mark, m.justification));
+    }
+    let mut by_lot: HashMap<Uuid, Vec<AnswerRow>> = HashMap::new();
+    for a in answers {
+        by_lot.entry(a.lot_id).or_default().push(a);
+    }
+    let mut out = Vec::with_capacity(lots.len());
     for lot in lots {
-        let of_lot: Vec<&AnswerRow> = answers.iter().filter(|a| a.lot_id == lot.id).collect();
+        let of_lot = by_lot.remove(&lot.id).unwrap_or_default();
         let lowest = of_lot.iter().map(|a| a.unit_price_cents).min().unwrap_or(0);
-        let mut scored = Vec::new();
-        let mut marks_of: BTreeMap<Uuid, Vec<CriterionMark>> = BTreeMap::new();
-        for a in &of_lot {
+        let mut scored = Vec::with_capacity(of_lot.len());
+        let mut marks_of = Vec::with_capacity(of_lot.len());
+        for (i, a) in of_lot.iter().enumerate() {
             let price_mark = scoring::price_mark(a.unit_price_cents, lowest);
-            let mut values = Vec::new();
-            let mut marks = Vec::new();
+            let mut given = marked.remove(&a.id).unwrap_or_default();
+            let mut values = Vec::with_capacity(criteria.len());
+            let mut marks = Vec::with_capacity(criteria.len());
             for (c, kind) in criteria.iter().zip(&kinds) {
                 let (value, justification) = if *kind == CriterionKind::Price {
                     (Some(price_mark), None)
                 } else {
-                    let found = marked.get(&(a.id, c.position));
-                    (
-                        found.map(|s| s.mark),
-                        found.map(|s| s.justification.clone()),
-                    )
+                    match given.iter_mut().find(|(p, _, _)| *p == c.position) {
+                        Some((_, mark, why)) => (Some(*mark), Some(std::mem::take(why))),
+                        None => (None, None),
+                    }
                 };
                 values.push(value);
                 marks.push(CriterionMark {
@@ -1025,9 +1035,9 @@ pub fn evaluate(
                     justification,
                 });
             }
-            marks_of.insert(a.id, marks);
+            marks_of.push(Some(marks));
             scored.push(Scored {
-                id: a.id,
+                id: i,
                 unit_price_cents: a.unit_price_cents,
                 received_at: a.received_at,
                 price_mark,
@@ -1036,16 +1046,16 @@ pub fn evaluate(
         }
         scoring::rank(&mut scored);
         let complete = scored.iter().all(|s| s.score.is_some());
-        let rows: BTreeMap<Uuid, &AnswerRow> = of_lot.iter().map(|a| (a.id, *a)).collect();
+        let mut rows: Vec<Option<AnswerRow>> = of_lot.into_iter().map(Some).collect();
         let answers = scored
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                let row = rows.get(&s.id).ok_or_else(not_found)?;
+            .map(|(rank, s)| {
+                let row = rows[s.id].take().ok_or_else(not_found)?;
                 Ok(RankedAnswer {
-                    rank: i + 1,
+                    rank: rank + 1,
                     score: s.score.map(|v| v.normalize().to_string()),
-                    marks: marks_of.remove(&s.id).unwrap_or_default(),
+                    marks: marks_of[s.id].take().unwrap_or_default(),
                     answer: answer_view(row)?,
                 })
             })
@@ -1093,11 +1103,11 @@ pub async fn evaluation(
     let lots = queries::lots(conn, id).await?;
     let criteria = queries::criteria(conn, id).await?;
     let answers = queries::revealed_answers(conn, id).await?;
-    let scores = queries::scores(conn, id).await?;
+    let marks = queries::marks(conn, id).await?;
     Ok(Evaluation {
         consultation_id: id,
         status: from_db(&row.status)?,
-        lots: evaluate(&lots, &criteria, &answers, &scores)?,
+        lots: evaluate(&lots, &criteria, answers, marks)?,
     })
 }
 
@@ -1234,8 +1244,8 @@ pub async fn decide(
         }
         let criteria = queries::criteria(conn, id).await?;
         let answers = queries::revealed_answers(conn, id).await?;
-        let scores = queries::scores(conn, id).await?;
-        let evaluated = evaluate(std::slice::from_ref(lot), &criteria, &answers, &scores)?
+        let marks = queries::marks(conn, id).await?;
+        let evaluated = evaluate(std::slice::from_ref(lot), &criteria, answers, marks)?
             .pop()
             .ok_or_else(not_found)?;
         let (status, answer_id, winner) = match award {
@@ -1384,8 +1394,8 @@ pub async fn own_answers(
     } else {
         let criteria = queries::criteria(conn, id).await?;
         let answers = queries::revealed_answers(conn, id).await?;
-        let scores = queries::scores(conn, id).await?;
-        evaluate(&decided, &criteria, &answers, &scores)?
+        let marks = queries::marks(conn, id).await?;
+        evaluate(&decided, &criteria, answers, marks)?
     };
     let items = own
         .iter()
@@ -1416,7 +1426,7 @@ pub async fn own_answers(
                     }
                 });
             Ok(OwnAnswer {
-                answer: answer_view(a)?,
+                answer: answer_view(a.clone())?,
                 receipts: receipts
                     .iter()
                     .filter(|r| r.answer_id == a.id)
