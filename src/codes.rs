@@ -338,8 +338,23 @@ code_enum!(
 );
 
 code_enum!(
-    /// Where a contract stands.
+    /// Where a contract stands: `proposed` by one party until the other
+    /// accepts (`active`) or declines it; an active contract is `expired`
+    /// after its last day or `terminated` early by a party, with a reason.
     ContractStatus {
+        Proposed = "proposed",
         Active = "active",
+        Declined = "declined",
+        Expired = "expired",
+        Terminated = "terminated",
+    }
+);
+
+code_enum!(
+    /// Where an order line's unit price comes from: the offer's public
+    /// price, or the buyer's contract.
+    PriceSource {
+        Catalog = "catalog",
+        Contract = "contract",
     }
 );

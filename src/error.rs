@@ -42,6 +42,14 @@ pub struct Problem {
     /// `out-of-stock`: each short line of the basket and what is available.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub available: Vec<Shortage>,
+    /// `delivery-terms-not-met`: each supplier part of the basket that misses
+    /// its supplier's delivery terms, with every rule it misses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<TermsBreach>,
+    /// `contract-maximum-exceeded`: each contract the basket would take past
+    /// its maximum, and what remains of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contracts: Vec<ContractOverrun>,
     /// `invalid-transition`: what the caller may do with the order now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<AllowedTransition>>,
@@ -57,6 +65,45 @@ pub struct Shortage {
     pub requested: rust_decimal::Decimal,
     #[schema(value_type = String, example = "7.5")]
     pub available: rust_decimal::Decimal,
+}
+
+/// A supplier part of a basket that misses its supplier's delivery terms.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TermsBreach {
+    pub supplier_id: uuid::Uuid,
+    pub supplier_name: String,
+    /// The part's amount HT, in cents.
+    pub amount_ht_cents: i64,
+    pub rules: Vec<MissedRule>,
+}
+
+/// One delivery rule a basket part misses.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MissedRule {
+    /// `minimum_order`, `delivery_day`, `cutoff` or `zone`.
+    #[schema(example = "minimum_order")]
+    pub rule: &'static str,
+    #[schema(example = "the minimum order is 80.00 € HT: 23.50 € HT short")]
+    pub message: String,
+    /// `minimum_order`: how much HT is missing, in cents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortfall_ht_cents: Option<i64>,
+    /// `cutoff`: when orders for that day closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A contract a basket would take past its maximum amount.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ContractOverrun {
+    pub contract_id: uuid::Uuid,
+    pub number: String,
+    pub max_amount_ht_cents: i64,
+    /// What orders not cancelled or rejected already take, HT.
+    pub consumed_ht_cents: i64,
+    pub remaining_ht_cents: i64,
+    /// What this basket asks under the contract, HT.
+    pub requested_ht_cents: i64,
 }
 
 /// A transition the caller may make: the action (the endpoint
@@ -97,6 +144,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("not enough stock for {} line(s) of the basket", .0.len())]
     OutOfStock(Vec<Shortage>),
+    #[error("{} supplier part(s) of the basket miss their delivery terms", .0.len())]
+    DeliveryTerms(Vec<TermsBreach>),
+    #[error("the basket would take {} contract(s) past their maximum amount", .0.len())]
+    ContractMaximum(Vec<ContractOverrun>),
     #[error("{detail}")]
     InvalidTransition {
         detail: String,
@@ -191,6 +242,14 @@ impl ApiError {
             Self::Forbidden(_) => ("forbidden", "Action not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict with the current state"),
             Self::OutOfStock(_) => ("out-of-stock", "Not enough stock"),
+            Self::DeliveryTerms(_) => (
+                "delivery-terms-not-met",
+                "The basket misses suppliers' delivery terms",
+            ),
+            Self::ContractMaximum(_) => (
+                "contract-maximum-exceeded",
+                "The contract's maximum amount would be exceeded",
+            ),
             Self::InvalidTransition { .. } => (
                 "invalid-transition",
                 "Transition not allowed from this status",
@@ -261,6 +320,14 @@ impl ApiError {
                 Self::OutOfStock(short) => short.clone(),
                 _ => Vec::new(),
             },
+            parts: match self {
+                Self::DeliveryTerms(parts) => parts.clone(),
+                _ => Vec::new(),
+            },
+            contracts: match self {
+                Self::ContractMaximum(contracts) => contracts.clone(),
+                _ => Vec::new(),
+            },
             allowed: match self {
                 Self::InvalidTransition { allowed, .. } => Some(allowed.clone()),
                 _ => None,
@@ -277,6 +344,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_)
             | Self::OutOfStock(_)
+            | Self::ContractMaximum(_)
             | Self::InvalidTransition { .. }
             | Self::ReleaseOverlap(_)
             | Self::IdempotencyInProgress
@@ -290,6 +358,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_)
+            | Self::DeliveryTerms(_)
             | Self::IdempotencyKeyReused(_)
             | Self::LocalPreference(_)
             | Self::PriceOnly(_) => StatusCode::UNPROCESSABLE_ENTITY,

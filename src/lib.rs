@@ -11,6 +11,7 @@ pub mod codes;
 pub mod config;
 pub mod consultations;
 pub mod contracts;
+pub mod delivery;
 pub mod db;
 pub mod demo;
 pub mod egalim;
@@ -74,7 +75,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(opendata::routes)
             .configure(egalim::routes)
             .configure(consultations::routes)
-            .configure(contracts::routes),
+            .configure(contracts::routes)
+            .configure(delivery::routes),
     );
 }
 

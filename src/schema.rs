@@ -162,7 +162,7 @@ diesel::table! {
     order_lines (order_id, line_no) {
         order_id -> Uuid,
         line_no -> Int2,
-        offer_id -> Uuid,
+        offer_id -> Nullable<Uuid>,
         product_name -> Text,
         family -> Text,
         labels -> Array<Text>,
@@ -181,6 +181,8 @@ diesel::table! {
         stock_held -> Numeric,
         total_ht_cents -> Int8,
         dispute_reason -> Nullable<Text>,
+        contract_id -> Nullable<Uuid>,
+        contract_line_no -> Nullable<Int2>,
     }
 }
 
@@ -505,9 +507,9 @@ diesel::table! {
     contracts (id) {
         id -> Uuid,
         number -> Text,
-        consultation_id -> Uuid,
-        lot_id -> Uuid,
-        answer_id -> Uuid,
+        consultation_id -> Nullable<Uuid>,
+        lot_id -> Nullable<Uuid>,
+        answer_id -> Nullable<Uuid>,
         buyer_id -> Uuid,
         supplier_id -> Uuid,
         family -> Text,
@@ -522,6 +524,45 @@ diesel::table! {
         valid_until -> Date,
         status -> Text,
         created_at -> Timestamptz,
+        buyer_reference -> Nullable<Text>,
+        proposed_by -> Nullable<Uuid>,
+        accepted_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        termination_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contract_lines (contract_id, line_no) {
+        contract_id -> Uuid,
+        line_no -> Int2,
+        offer_id -> Nullable<Uuid>,
+        description -> Text,
+        family -> Text,
+        labels -> Array<Text>,
+        origin -> Text,
+        producer_id -> Nullable<Uuid>,
+        producer_name -> Text,
+        producer_commune_insee -> Text,
+        unit -> Text,
+        unit_price_cents -> Int8,
+        vat_rate -> Numeric,
+        tier_min_quantities -> Array<Numeric>,
+        tier_prices_cents -> Array<Int8>,
+    }
+}
+
+diesel::table! {
+    delivery_terms (supplier_id) {
+        supplier_id -> Uuid,
+        delivery_weekdays -> Array<Int2>,
+        cutoff_days -> Int2,
+        cutoff_time -> Time,
+        min_order_ht_cents -> Int8,
+        zone_communes -> Array<Text>,
+        zone_epcis -> Array<Text>,
+        zone_departements -> Array<Text>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -537,6 +578,7 @@ diesel::joinable!(consultation_lots -> consultations (consultation_id));
 diesel::joinable!(consultation_lot_sites -> consultation_lots (lot_id));
 diesel::joinable!(consultation_answer_receipts -> consultation_answers (answer_id));
 diesel::joinable!(contract_canteens -> contracts (contract_id));
+diesel::joinable!(contract_lines -> contracts (contract_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     consultations,
@@ -548,4 +590,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consultation_scores,
     contracts,
     contract_canteens,
+    contract_lines,
+    delivery_terms,
 );

@@ -209,12 +209,20 @@ pub async fn serve(
             settings.metrics_token.as_deref(),
         ),
     };
-    // Consultations close at their deadline whatever reads them; this
-    // records the closing and tells the parties soon after (idempotent, so
-    // any number of instances may run it).
-    actix_web::rt::spawn(crate::consultations::service::close_periodically(
+    // Consultations close at their deadline whatever reads them, and
+    // contracts expire after their last day: these sweeps record it and
+    // tell the parties soon after.
+    actix_web::rt::spawn(db::sweep_every(
         state.pool.clone(),
         Duration::from_secs(30),
+        "consultations closed at their deadline",
+        async |conn| crate::consultations::service::close_due(conn, None).await,
+    ));
+    actix_web::rt::spawn(db::sweep_every(
+        state.pool.clone(),
+        Duration::from_secs(300),
+        "contracts expired after their last day",
+        async |conn| crate::contracts::service::expire_due(conn).await,
     ));
     let metrics = match metrics_listener {
         Some(listener) => {

@@ -64,7 +64,7 @@ pub fn labels(
     }
 }
 
-fn vat(errors: &mut Vec<FieldError>, field: String, rate: Decimal) {
+pub fn vat(errors: &mut Vec<FieldError>, field: String, rate: Decimal) {
     let allowed = [Decimal::new(55, 1), Decimal::from(10), Decimal::from(20)];
     if !allowed.contains(&rate) {
         errors.push(FieldError::new(field, "must be 5.5, 10 or 20"));

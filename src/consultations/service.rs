@@ -91,24 +91,6 @@ pub async fn close_due(conn: &mut AsyncPgConnection, id: Option<Uuid>) -> ApiRes
     .await
 }
 
-/// Records the closing of every consultation past its deadline, each
-/// `period`, for as long as the server runs.
-pub async fn close_periodically(pool: crate::db::DbPool, period: std::time::Duration) {
-    let mut tick = tokio::time::interval(period);
-    loop {
-        tick.tick().await;
-        let closed = match pool.get().await {
-            Ok(mut conn) => close_due(&mut conn, None).await,
-            Err(error) => Err(error.into()),
-        };
-        match closed {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(count, "consultations closed at their deadline"),
-            Err(error) => tracing::warn!(%error, "closing consultations past their deadline"),
-        }
-    }
-}
-
 /// The consultation and the caller's seat; 404 to those who may not see it.
 pub async fn seat(
     conn: &mut AsyncPgConnection,

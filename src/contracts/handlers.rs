@@ -1,60 +1,25 @@
 //! HTTP handlers of contracts: thin, over `queries` and `decp`.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use super::decp;
 use super::dto::*;
-use super::queries::{self, ContractRow};
+use super::lifecycle::Action;
+use super::{queries, service};
 use crate::AppState;
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
-use crate::codes::{OrganisationKind, OrganisationStatus, from_db};
+use crate::codes::{OrganisationKind, OrganisationStatus};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::Query;
-use crate::orders::dto::OrganisationRef;
+use crate::http::extract::{Json, Query};
 
 const PROBLEM: &str = "application/problem+json";
 
-pub fn view(row: ContractRow) -> ApiResult<Contract> {
-    Ok(Contract {
-        id: row.id,
-        number: row.number,
-        consultation_id: row.consultation_id,
-        lot_number: row.lot_number,
-        buyer: OrganisationRef {
-            id: row.buyer_id,
-            name: row.buyer_name,
-        },
-        supplier: OrganisationRef {
-            id: row.supplier_id,
-            name: row.supplier_name,
-        },
-        canteens: row
-            .canteen_ids
-            .into_iter()
-            .zip(row.canteen_names)
-            .map(|(id, name)| OrganisationRef { id, name })
-            .collect(),
-        family: from_db(&row.family)?,
-        description: row.description,
-        unit: from_db(&row.unit)?,
-        unit_price_cents: row.unit_price_cents,
-        vat_rate: row.vat_rate.normalize(),
-        quantity: row.quantity.map(|q| q.normalize()),
-        max_amount_ht_cents: row.max_amount_ht_cents,
-        amount_ht_cents: row.amount_ht_cents,
-        valid_from: row.valid_from,
-        valid_until: row.valid_until,
-        status: from_db(&row.status)?,
-        created_at: row.created_at,
-    })
-}
-
-/// A contract made by the award of a consultation's lot: readable by its
-/// parties (buyer, supplier, delivered canteens) and by the authority of
-/// their territory.
+/// A contract (an awarded lot, or agreed directly): readable by its parties
+/// (buyer, supplier, delivered canteens) and by the authority of their
+/// territory; its prices by no one else.
 #[utoipa::path(
     tag = "contracts",
     operation_id = "get_contract",
@@ -75,18 +40,9 @@ pub async fn get_contract(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<Contract>> {
     let mut conn = state.pool.get().await?;
-    let row = queries::find(&mut conn, id.into_inner())
-        .await?
-        .ok_or_else(|| ApiError::not_found("no contract with this id"))?;
-    let mut parties = vec![row.buyer_id, row.supplier_id];
-    parties.extend(row.canteen_ids.iter().copied());
-    let is_party = queries::member_of_any(&mut conn, user.id, &parties).await?;
-    let is_authority = !is_party && {
-        let epcis = queries::epcis(&mut conn, row.id).await?;
-        queries::speaks_for_any(&mut conn, user.id, &epcis).await?
-    };
-    policy::contract_reader(&user, is_party, is_authority)?;
-    Ok(web::Json(view(row)?))
+    Ok(web::Json(
+        service::read(&mut conn, &user, id.into_inner()).await?,
+    ))
 }
 
 /// The contracts an organisation is a party to (buyer, supplier or
@@ -114,11 +70,8 @@ pub async fn list_contracts(
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, id, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ReadPrivate)?;
-    let items = queries::list_for(&mut conn, id)
-        .await?
-        .into_iter()
-        .map(view)
-        .collect::<ApiResult<_>>()?;
+    let rows = queries::list_for(&mut conn, id).await?;
+    let items = service::views(&mut conn, rows).await?;
     Ok(web::Json(ContractList { items }))
 }
 
@@ -175,3 +128,100 @@ pub async fn authority_decp(
     let rows = queries::decp_rows(&mut conn, id, &epci, min).await?;
     Ok(HttpResponse::Ok().json(decp::document(&rows)))
 }
+
+/// Propose a contract agreed directly (a member of the buyer or of the
+/// supplier): its lines price the supplier's offers or described products,
+/// optionally with volume tiers and a maximum amount. It is `proposed`
+/// until the other party accepts it.
+#[utoipa::path(
+    tag = "contracts",
+    operation_id = "propose_contract",
+    security(("bearer" = [])),
+    request_body = ContractRequest,
+    responses(
+        (status = 201, description = "The proposed contract", body = Contract),
+        (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not a member of either party, or a party that may not contract", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "Invalid contract; every field at once", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[post("/contracts")]
+pub async fn propose_contract(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    Json(body): Json<ContractRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let contract = service::propose(&mut conn, &user, body).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/contracts/{}", contract.id),
+        ))
+        .json(contract))
+}
+
+macro_rules! decision {
+    ($fn:ident, $op:literal, $path:literal, $action:expr, $body:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            tag = "contracts",
+            operation_id = $op,
+            security(("bearer" = [])),
+            params(("id" = Uuid, Path, description = "The contract")),
+            request_body = $body,
+            responses(
+                (status = 200, description = "The contract", body = Contract),
+                (status = 400, description = "Malformed id or body", body = Problem, content_type = PROBLEM),
+                (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+                (status = 403, description = "Not a party", body = Problem, content_type = PROBLEM),
+                (status = 404, description = "No such contract visible to the caller", body = Problem, content_type = PROBLEM),
+                (status = 409, description = "Not possible in its status, or not by this party", body = Problem, content_type = PROBLEM),
+                (status = 422, description = "Invalid body", body = Problem, content_type = PROBLEM),
+                (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+            ),
+        )]
+        #[post($path)]
+        pub async fn $fn(
+            state: web::Data<AppState>,
+            user: AuthUser,
+            id: web::Path<Uuid>,
+            body: Option<Json<$body>>,
+        ) -> ApiResult<web::Json<Contract>> {
+            let mut conn = state.pool.get().await?;
+            let (reason, reference) = <$body>::parts(body.map(|Json(b)| b));
+            Ok(web::Json(
+                service::decide(&mut conn, &user, id.into_inner(), $action, reason, reference)
+                    .await?,
+            ))
+        }
+    };
+}
+
+decision!(
+    accept_contract,
+    "accept_contract",
+    "/contracts/{id}/accept",
+    Action::Accept,
+    DecisionRequest,
+    "Accept a proposed contract (a member of the party that did not propose it); the buyer may give its engagement number."
+);
+decision!(
+    decline_contract,
+    "decline_contract",
+    "/contracts/{id}/decline",
+    Action::Decline,
+    DecisionRequest,
+    "Decline a proposed contract (a member of the party that did not propose it)."
+);
+decision!(
+    terminate_contract,
+    "terminate_contract",
+    "/contracts/{id}/terminate",
+    Action::Terminate,
+    TerminateRequest,
+    "Terminate an active contract early, with a reason (a member of either party). Orders already placed stay."
+);

@@ -69,3 +69,27 @@ pub async fn migrations_are_current(conn: &mut AsyncPgConnection) -> QueryResult
 pub async fn connect(database_url: &str) -> ConnectionResult<AsyncPgConnection> {
     AsyncPgConnection::establish(database_url).await
 }
+
+/// Runs `sweep` every `period` for as long as the service runs: the
+/// time-driven work (consultations closing at their deadline, contracts
+/// expiring). Each sweep is idempotent and transactional, so that any
+/// number of instances may run it; a failed one is logged and retried at
+/// the next tick.
+pub async fn sweep_every<F>(pool: DbPool, period: std::time::Duration, what: &'static str, sweep: F)
+where
+    F: AsyncFn(&mut AsyncPgConnection) -> crate::error::ApiResult<usize>,
+{
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let done = match pool.get().await {
+            Ok(mut conn) => sweep(&mut conn).await,
+            Err(error) => Err(error.into()),
+        };
+        match done {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, what, "swept"),
+            Err(error) => tracing::warn!(%error, what, "sweep failed; retried at the next tick"),
+        }
+    }
+}

@@ -294,7 +294,7 @@ fn make_order(
         lines.push(LineRow {
             order_id: id,
             line_no: n as i16,
-            offer_id: offer.id,
+            offer_id: Some(offer.id),
             product_name: offer.name.clone(),
             family: offer.family.clone(),
             labels: offer.labels.clone(),
@@ -317,6 +317,8 @@ fn make_order(
             },
             total_ht_cents: line_cents(charged, offer.price_cents).unwrap_or(0),
             dispute_reason: None,
+            contract_id: None,
+            contract_line_no: None,
         });
     }
     if path.last() == Some(&OrderStatus::Disputed) {

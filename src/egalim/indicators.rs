@@ -236,7 +236,7 @@ pub fn ma_cantine_csv(
                 csv_text(&p.product_name).into_owned(),
                 csv_text(&p.supplier).into_owned(),
                 p.date.to_string(),
-                format!("{}.{:02}", p.total_ht_cents / 100, p.total_ht_cents % 100),
+                crate::orders::money::euros(p.total_ht_cents),
                 p.family.clone(),
                 p.labels.join(","),
                 p.origin.clone(),

@@ -116,3 +116,39 @@ pub async fn epci_members(
         .load(conn)
         .await
 }
+
+/// The codes of each list that name no commune, EPCI or département.
+pub async fn unknown_codes(
+    conn: &mut AsyncPgConnection,
+    communes: &[String],
+    epcis: &[String],
+    departements: &[String],
+) -> QueryResult<(Vec<String>, Vec<String>, Vec<String>)> {
+    let known_communes: Vec<String> = communes::table
+        .filter(communes::insee.eq_any(communes))
+        .select(communes::insee)
+        .load(conn)
+        .await?;
+    let known_epcis: Vec<String> = epcis::table
+        .filter(epcis::siren.eq_any(epcis))
+        .select(epcis::siren)
+        .load(conn)
+        .await?;
+    let known_departements: Vec<String> = departements::table
+        .filter(departements::code.eq_any(departements))
+        .select(departements::code)
+        .load(conn)
+        .await?;
+    let missing = |asked: &[String], known: &[String]| {
+        asked
+            .iter()
+            .filter(|c| !known.contains(c))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    Ok((
+        missing(communes, &known_communes),
+        missing(epcis, &known_epcis),
+        missing(departements, &known_departements),
+    ))
+}

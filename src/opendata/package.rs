@@ -226,11 +226,6 @@ fn number(value: Option<impl ToString>) -> Cell<'static> {
     value.map_or(Cell::Empty, |v| Cell::Number(v.to_string().into()))
 }
 
-/// Cents as euros with two decimals.
-pub fn euros(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
-}
-
 fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell<'static>> {
     vec![
         Cell::Text(r.level.into()),
@@ -239,7 +234,7 @@ fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell<'static>> {
         text(r.label_group),
         text(r.origin_class),
         text(r.sector_category),
-        number(r.value_ht_cents.map(euros)),
+        number(r.value_ht_cents.map(crate::orders::money::euros)),
         number(r.suppliers),
         number(r.buyers),
         Cell::Text(r.status.into()),

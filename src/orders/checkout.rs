@@ -8,7 +8,7 @@
 //! updates (never negative); the orders, their events and feed entries, and
 //! the key with its response are written. Any failure rolls all of it back.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use diesel::sql_types::{Array, Date, Uuid as SqlUuid};
@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::dto::{Checkout, CheckoutRequest};
+use super::dto::{BasketLine, Checkout, CheckoutRequest, ContractLineRef};
 use super::lifecycle::event_type;
 use super::money::{line_cents, totals};
 use super::queries::{self, EventRow, LineRow, OrderRow, Party};
@@ -26,9 +26,10 @@ use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::catalog::delivery::MAX_DAYS_AHEAD;
-use crate::codes::OrderStatus;
+use crate::codes::{ContractStatus, OrderStatus};
+use crate::contracts::{self, queries::PriceLine};
 use crate::db::DbConn;
-use crate::error::{ApiError, ApiResult, FieldError, Shortage};
+use crate::error::{ApiError, ApiResult, ContractOverrun, FieldError, Shortage, TermsBreach};
 
 pub const MAX_LINES: usize = 100;
 const MAX_NOTE_CHARS: usize = 2000;
@@ -159,7 +160,7 @@ fn check_shape(request: &CheckoutRequest, today: NaiveDate, errors: &mut Vec<Fie
             format!("is more than {MAX_DAYS_AHEAD} days ahead"),
         ));
     }
-    let mut seen: HashMap<Uuid, usize> = HashMap::new();
+    let mut seen: HashMap<(Option<Uuid>, Option<ContractLineRef>), usize> = HashMap::new();
     for (i, line) in request.lines.iter().enumerate() {
         let q = line.quantity;
         if q <= Decimal::ZERO || q > Decimal::from(MAX_QUANTITY) || q.normalize().scale() > 3 {
@@ -168,24 +169,25 @@ fn check_shape(request: &CheckoutRequest, today: NaiveDate, errors: &mut Vec<Fie
                 format!("must be above 0 and at most {MAX_QUANTITY}, with at most 3 decimals"),
             ));
         }
-        if let Some(first) = seen.insert(line.offer_id, i) {
+        if line.offer_id.is_none() && line.contract_line.is_none() {
             errors.push(FieldError::new(
-                format!("lines[{i}].offer_id"),
-                format!("the offer is already in lines[{first}]: one line per offer"),
+                format!("lines[{i}]"),
+                "names an offer_id, a contract_line, or both",
+            ));
+            continue;
+        }
+        let key = match line.contract_line {
+            Some(c) => (None, Some(c)),
+            None => (line.offer_id, None),
+        };
+        if let Some(first) = seen.insert(key, i) {
+            errors.push(FieldError::new(
+                format!("lines[{i}]"),
+                format!("the product is already in lines[{first}]: one line per product"),
             ));
         }
     }
 }
-
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
 
 /// Everything that makes one line impossible, each as an error of `lines[i]`.
 fn check_line(
@@ -254,13 +256,13 @@ fn check_line(
         let days: Vec<&str> = o
             .delivery_weekdays
             .iter()
-            .filter_map(|d| WEEKDAYS.get((*d as usize).wrapping_sub(1)).copied())
+            .filter_map(|d| crate::delivery::rules::WEEKDAYS.get((*d as usize).wrapping_sub(1)).copied())
             .collect();
         errors.push(FieldError::new(
             at(""),
             format!(
                 "not delivered on {}s; delivery days: {}",
-                WEEKDAYS[weekday as usize - 1],
+                crate::delivery::rules::WEEKDAYS[weekday as usize - 1],
                 days.join(", ")
             ),
         ));
@@ -333,7 +335,21 @@ async fn place_in_transaction(
     let mut errors = Vec::new();
     check_shape(request, today, &mut errors);
 
-    let mut offer_ids: Vec<Uuid> = request.lines.iter().map(|l| l.offer_id).collect();
+    let site_id = request.delivery_site_id.unwrap_or(request.buyer_id);
+    // The buyer's contract lines for the basket: those it names, and those
+    // pricing its offers. Other buyers' contracts are never read.
+    let named: Vec<(Uuid, i16)> = request
+        .lines
+        .iter()
+        .filter_map(|l| l.contract_line.map(|c| (c.contract_id, c.line_no)))
+        .collect();
+    let basket_offers: Vec<Uuid> = request.lines.iter().filter_map(|l| l.offer_id).collect();
+    let contract_lines =
+        contracts::queries::price_lines(conn, request.buyer_id, site_id, &basket_offers, &named)
+            .await?;
+
+    let mut offer_ids: Vec<Uuid> = basket_offers.clone();
+    offer_ids.extend(contract_lines.iter().filter_map(|c| c.line.offer_id));
     offer_ids.sort_unstable();
     offer_ids.dedup();
     let offers: HashMap<Uuid, BasketOffer> = lock_offers(conn, &offer_ids)
@@ -342,8 +358,8 @@ async fn place_in_transaction(
         .map(|o| (o.id, o))
         .collect();
 
-    let site_id = request.delivery_site_id.unwrap_or(request.buyer_id);
     let mut party_ids: Vec<Uuid> = offers.values().map(|o| o.supplier_id).collect();
+    party_ids.extend(contract_lines.iter().map(|c| c.supplier_id));
     party_ids.extend([request.buyer_id, site_id]);
     let parties = queries::parties(conn, &party_ids).await?;
     let buyer = &parties[&request.buyer_id];
@@ -360,40 +376,105 @@ async fn place_in_transaction(
         ));
         return Err(ApiError::Validation(errors));
     };
+    let date = request.delivery_date;
+    let mut resolved: Vec<Option<Resolved>> = Vec::with_capacity(request.lines.len());
     for (i, line) in request.lines.iter().enumerate() {
-        let offer = offers.get(&line.offer_id);
-        check_line(
-            i,
-            line.quantity,
-            offer,
-            request.delivery_date,
-            today,
-            site,
-            &mut errors,
-        );
+        let source = resolve(i, line, date, &offers, &contract_lines, &parties, &mut errors);
+        if let Some(r) = &source {
+            if let Some(offer) = r.offer {
+                check_line(i, line.quantity, Some(offer), date, today, site, &mut errors);
+            }
+        } else if line.offer_id.is_some() && line.contract_line.is_none() {
+            check_line(i, line.quantity, None, date, today, site, &mut errors);
+        }
+        resolved.push(source);
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    let resolved: Vec<Resolved> = resolved.into_iter().flatten().collect();
+
+    // Each supplier part against its supplier's delivery terms: every part,
+    // every rule, at once.
+    let parts = part_amounts(request, &resolved);
+    let suppliers: Vec<Uuid> = parts.iter().map(|(s, _)| *s).collect();
+    let (terms, now) = crate::delivery::queries::for_day(conn, &suppliers, date).await?;
+    let where_to = crate::delivery::rules::Site {
+        name: &site.name,
+        commune_insee: &site.commune_insee,
+        epci: site.epci.as_deref(),
+        departement: &site.departement,
+    };
+    let breaches: Vec<TermsBreach> = parts
+        .iter()
+        .filter_map(|(supplier, amount)| {
+            let (t, cutoff_at) = terms.get(supplier)?;
+            let rules = t.missed(date, *cutoff_at, now, *amount, &where_to);
+            (!rules.is_empty()).then(|| TermsBreach {
+                supplier_id: *supplier,
+                supplier_name: parties[supplier].name.clone(),
+                amount_ht_cents: *amount,
+                rules,
+            })
+        })
+        .collect();
+    if !breaches.is_empty() {
+        return Err(ApiError::DeliveryTerms(breaches));
+    }
+
+    // Contracts' maxima, locked after the offers (see lock_maxima).
+    let mut asked: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for (line, r) in request.lines.iter().zip(&resolved) {
+        if let Some(c) = r.contract.filter(|c| c.max_amount_ht_cents.is_some()) {
+            *asked.entry(c.line.contract_id).or_default() +=
+                line_cents(line.quantity, r.unit_price_cents).unwrap_or(i64::MAX / 4);
+        }
+    }
+    if !asked.is_empty() {
+        let ids: Vec<Uuid> = asked.keys().copied().collect();
+        let overruns: Vec<ContractOverrun> = contracts::queries::lock_maxima(conn, &ids)
+            .await?
+            .into_iter()
+            .filter_map(|m| {
+                let requested = asked[&m.id];
+                let remaining = (m.max_amount_ht_cents - m.consumed_ht_cents).max(0);
+                (requested > remaining).then_some(ContractOverrun {
+                    contract_id: m.id,
+                    number: m.number,
+                    max_amount_ht_cents: m.max_amount_ht_cents,
+                    consumed_ht_cents: m.consumed_ht_cents,
+                    remaining_ht_cents: remaining,
+                    requested_ht_cents: requested,
+                })
+            })
+            .collect();
+        if !overruns.is_empty() {
+            return Err(ApiError::ContractMaximum(overruns));
+        }
+    }
 
     // Reserve in offer id order, like the locks: every short line is
     // reported, then the whole basket rolls back.
-    let mut by_offer: Vec<(usize, &super::dto::BasketLine)> =
-        request.lines.iter().enumerate().collect();
-    by_offer.sort_by_key(|(_, l)| l.offer_id);
+    let mut by_offer: Vec<(usize, Uuid, Decimal)> = request
+        .lines
+        .iter()
+        .zip(&resolved)
+        .enumerate()
+        .filter_map(|(i, (l, r))| Some((i, r.offer?.id, l.quantity)))
+        .collect();
+    by_offer.sort_by_key(|(_, offer, _)| *offer);
     let mut short = Vec::new();
-    for (i, line) in by_offer {
-        let offer = &offers[&line.offer_id];
+    for (i, offer_id, quantity) in by_offer {
+        let offer = &offers[&offer_id];
         let Some(available) = offer.stock_available else {
             continue; // produced on demand: not limited
         };
-        let reserved =
-            available >= line.quantity && queries::reserve(conn, offer.id, line.quantity).await?;
+        let reserved = available >= quantity && queries::reserve(conn, offer.id, quantity).await?;
         if !reserved {
             short.push(Shortage {
                 line: i,
                 offer_id: offer.id,
-                requested: line.quantity.normalize(),
+                requested: quantity.normalize(),
                 available: available.normalize(),
             });
         }
@@ -403,7 +484,7 @@ async fn place_in_transaction(
         return Err(ApiError::OutOfStock(short));
     }
 
-    let checkout = build(user, request, &offers, &parties)?;
+    let checkout = build(user, request, &resolved, &parties)?;
     let rows: Vec<OrderRow> = checkout.iter().map(|(o, _, _)| o.clone()).collect();
     let lines: Vec<LineRow> = checkout.iter().flat_map(|(_, l, _)| l.clone()).collect();
     let events: Vec<EventRow> = checkout.iter().map(|(_, _, e)| e.clone()).collect();
@@ -450,60 +531,23 @@ async fn place_in_transaction(
 fn build(
     user: &AuthUser,
     request: &CheckoutRequest,
-    offers: &HashMap<Uuid, BasketOffer>,
+    resolved: &[Resolved],
     parties: &HashMap<Uuid, Party>,
 ) -> ApiResult<Vec<(OrderRow, Vec<LineRow>, EventRow)>> {
     let now = Utc::now();
     let checkout_id = Uuid::now_v7();
     let site_id = request.delivery_site_id.unwrap_or(request.buyer_id);
-    let mut suppliers: Vec<Uuid> = Vec::new();
-    let mut seen = HashSet::new();
-    for line in &request.lines {
-        let supplier = offers[&line.offer_id].supplier_id;
-        if seen.insert(supplier) {
-            suppliers.push(supplier);
-        }
-    }
-    let mut built = Vec::with_capacity(suppliers.len());
-    for supplier in suppliers {
+    let mut built = Vec::new();
+    for (supplier, _) in part_amounts(request, resolved) {
         debug_assert!(parties.contains_key(&supplier));
         let order_id = Uuid::now_v7();
         let lines: Vec<LineRow> = request
             .lines
             .iter()
-            .filter(|l| offers[&l.offer_id].supplier_id == supplier)
+            .zip(resolved)
+            .filter(|(_, r)| r.supplier_id == supplier)
             .enumerate()
-            .map(|(n, l)| {
-                let o = &offers[&l.offer_id];
-                LineRow {
-                    order_id,
-                    line_no: n as i16,
-                    offer_id: o.id,
-                    product_name: o.name.clone(),
-                    family: o.family.clone(),
-                    labels: o.labels.clone(),
-                    origin: o.origin.clone(),
-                    producer_id: o.producer_id,
-                    producer_name: o.producer_name.clone(),
-                    producer_commune_insee: o.producer_commune_insee.clone(),
-                    producer_commune: o.producer_commune.clone(),
-                    unit: o.unit.clone(),
-                    package_net_quantity: o.package_net_quantity,
-                    package_net_unit: o.package_net_unit.clone(),
-                    unit_price_cents: o.price_cents,
-                    vat_rate: o.vat_rate,
-                    quantity_ordered: l.quantity,
-                    quantity_delivered: None,
-                    stock_held: if o.stock_available.is_some() {
-                        l.quantity
-                    } else {
-                        Decimal::ZERO
-                    },
-                    // checked by check_line
-                    total_ht_cents: line_cents(l.quantity, o.price_cents).unwrap_or(0),
-                    dispute_reason: None,
-                }
-            })
+            .map(|(n, (l, r))| r.line_row(order_id, n as i16, l.quantity))
             .collect();
         let t = totals(lines.iter().map(|l| (l.vat_rate, l.total_ht_cents)));
         let order = OrderRow {
@@ -535,4 +579,196 @@ fn build(
         built.push((order, lines, event));
     }
     Ok(built)
+}
+
+/// Each supplier of the basket, in order of first appearance, with the
+/// amount HT of its part.
+fn part_amounts(request: &CheckoutRequest, resolved: &[Resolved]) -> Vec<(Uuid, i64)> {
+    let mut parts: Vec<(Uuid, i64)> = Vec::new();
+    for (line, r) in request.lines.iter().zip(resolved) {
+        // checked by resolve and check_line
+        let amount = line_cents(line.quantity, r.unit_price_cents).unwrap_or(0);
+        match parts.iter_mut().find(|(s, _)| *s == r.supplier_id) {
+            Some((_, total)) => *total = total.saturating_add(amount),
+            None => parts.push((r.supplier_id, amount)),
+        }
+    }
+    parts
+}
+
+/// What a basket line buys: an offer, a contract line, or an offer at a
+/// contract line's price.
+struct Resolved<'a> {
+    offer: Option<&'a BasketOffer>,
+    contract: Option<&'a PriceLine>,
+    supplier_id: Uuid,
+    unit_price_cents: i64,
+    vat_rate: Decimal,
+}
+
+impl Resolved<'_> {
+    /// The order line: a snapshot of the offer (or of the contract line's
+    /// described product) at the price that applies.
+    fn line_row(&self, order_id: Uuid, line_no: i16, quantity: Decimal) -> LineRow {
+        let total_ht_cents = line_cents(quantity, self.unit_price_cents).unwrap_or(0);
+        let (contract_id, contract_line_no) = match self.contract {
+            Some(c) => (Some(c.line.contract_id), Some(c.line.line_no)),
+            None => (None, None),
+        };
+        match (self.offer, self.contract) {
+            (Some(o), _) => LineRow {
+                order_id,
+                line_no,
+                offer_id: Some(o.id),
+                product_name: o.name.clone(),
+                family: o.family.clone(),
+                labels: o.labels.clone(),
+                origin: o.origin.clone(),
+                producer_id: o.producer_id,
+                producer_name: o.producer_name.clone(),
+                producer_commune_insee: o.producer_commune_insee.clone(),
+                producer_commune: o.producer_commune.clone(),
+                unit: o.unit.clone(),
+                package_net_quantity: o.package_net_quantity,
+                package_net_unit: o.package_net_unit.clone(),
+                unit_price_cents: self.unit_price_cents,
+                vat_rate: self.vat_rate,
+                quantity_ordered: quantity,
+                quantity_delivered: None,
+                stock_held: if o.stock_available.is_some() {
+                    quantity
+                } else {
+                    Decimal::ZERO
+                },
+                total_ht_cents,
+                dispute_reason: None,
+                contract_id,
+                contract_line_no,
+            },
+            (None, Some(c)) => LineRow {
+                order_id,
+                line_no,
+                offer_id: None,
+                product_name: c.line.description.clone(),
+                family: c.line.family.clone(),
+                labels: c.line.labels.clone(),
+                origin: c.line.origin.clone(),
+                producer_id: c.line.producer_id,
+                producer_name: c.line.producer_name.clone(),
+                producer_commune_insee: c.line.producer_commune_insee.clone(),
+                producer_commune: c.line.producer_commune.clone(),
+                unit: c.line.unit.clone(),
+                package_net_quantity: None,
+                package_net_unit: None,
+                unit_price_cents: self.unit_price_cents,
+                vat_rate: self.vat_rate,
+                quantity_ordered: quantity,
+                quantity_delivered: None,
+                stock_held: Decimal::ZERO,
+                total_ht_cents,
+                dispute_reason: None,
+                contract_id,
+                contract_line_no,
+            },
+            (None, None) => unreachable!("resolve gives an offer or a contract line"),
+        }
+    }
+}
+
+/// What line `i` buys, at what price; `None` (with its errors) if it
+/// cannot be bought. An offer without a named contract line takes the
+/// cheapest line of the buyer's contracts usable that day that prices it.
+fn resolve<'a>(
+    i: usize,
+    line: &BasketLine,
+    date: NaiveDate,
+    offers: &'a HashMap<Uuid, BasketOffer>,
+    contract_lines: &'a [PriceLine],
+    parties: &HashMap<Uuid, Party>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Resolved<'a>> {
+    let usable = |c: &PriceLine| {
+        c.status == ContractStatus::Active.as_str() && c.valid_from <= date && date <= c.valid_until
+    };
+    let price = |c: &PriceLine| {
+        let tiers: Vec<(Decimal, i64)> = c
+            .line
+            .tier_min_quantities
+            .iter()
+            .copied()
+            .zip(c.line.tier_prices_cents.iter().copied())
+            .collect();
+        contracts::pricing::unit_price(c.line.unit_price_cents, &tiers, line.quantity)
+    };
+    let contract = match line.contract_line {
+        Some(named) => {
+            let found = contract_lines
+                .iter()
+                .find(|c| c.line.contract_id == named.contract_id && c.line.line_no == named.line_no);
+            let Some(c) = found else {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].contract_line"),
+                    "no such line in a contract of the buyer or of the delivery site",
+                ));
+                return None;
+            };
+            if !usable(c) {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].contract_line"),
+                    format!(
+                        "contract {} is {}, valid from {} to {}: not usable for a delivery on {date}",
+                        c.number, c.status, c.valid_from, c.valid_until
+                    ),
+                ));
+                return None;
+            }
+            if line.offer_id.is_some() && line.offer_id != c.line.offer_id {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].offer_id"),
+                    "is not the offer the contract line prices",
+                ));
+                return None;
+            }
+            Some(c)
+        }
+        None => contract_lines
+            .iter()
+            .filter(|c| c.line.offer_id.is_some() && c.line.offer_id == line.offer_id && usable(c))
+            .min_by_key(|c| (price(c), c.line.contract_id, c.line.line_no)),
+    };
+    let offer = match contract.map_or(line.offer_id, |c| c.line.offer_id) {
+        Some(id) => Some(offers.get(&id)?),
+        None => None,
+    };
+    let supplier_id = match (offer, contract) {
+        (Some(o), _) => o.supplier_id,
+        (None, Some(c)) => c.supplier_id,
+        (None, None) => return None,
+    };
+    if offer.is_none() && parties.get(&supplier_id).is_none_or(|p| p.status != "verified") {
+        errors.push(FieldError::new(
+            format!("lines[{i}].contract_line"),
+            "the contract's supplier is not a verified supplier any more",
+        ));
+        return None;
+    }
+    let (unit_price_cents, vat_rate) = match (contract, offer) {
+        (Some(c), _) => (price(c), c.line.vat_rate),
+        (None, Some(o)) => (o.price_cents, o.vat_rate),
+        (None, None) => return None,
+    };
+    if line_cents(line.quantity, unit_price_cents).is_none() {
+        errors.push(FieldError::new(
+            format!("lines[{i}].quantity"),
+            "the amount is too large",
+        ));
+        return None;
+    }
+    Some(Resolved {
+        offer,
+        contract,
+        supplier_id,
+        unit_price_cents,
+        vat_rate,
+    })
 }

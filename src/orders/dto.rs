@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use super::money::Totals;
 use crate::catalog::dto::Package;
-use crate::codes::{Label, OrderStatus, OrganisationKind, Origin, ProductFamily, Unit};
+use crate::codes::{
+    Label, OrderStatus, OrganisationKind, Origin, PriceSource, ProductFamily, Unit,
+};
 
 /// A canteen's basket: one delivery date and site, lines from any suppliers.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -38,14 +40,31 @@ pub struct CheckoutRequest {
     pub lines: Vec<BasketLine>,
 }
 
+/// A basket line names an offer, a line of one of the buyer's contracts,
+/// or both (the contract line's offer). An offer the buyer has an active
+/// contract for is bought at the contract's price.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasketLine {
-    pub offer_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_id: Option<Uuid>,
+    /// A line of a contract the buyer (or the delivery site) is party to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_line: Option<ContractLineRef>,
     /// In the offer's unit: at least its minimum, a multiple of its step.
     #[serde(with = "crate::http::decimal")]
     #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "25")]
     pub quantity: Decimal,
+}
+
+/// A contract's line, by the contract's id and the line's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractLineRef {
+    pub contract_id: Uuid,
+    /// From 0.
+    #[schema(minimum = 0, maximum = 99)]
+    pub line_no: i16,
 }
 
 /// What a checkout made: one order per supplier.
@@ -97,7 +116,13 @@ pub struct LineProducer {
 pub struct OrderLine {
     /// Position in the order, from 0.
     pub line_no: i16,
-    pub offer_id: Uuid,
+    /// None for a contract's described product.
+    pub offer_id: Option<Uuid>,
+    /// Where the unit price comes from: the offer, or a contract.
+    pub price_source: PriceSource,
+    /// The contract line it was bought under (its parties only see orders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_line: Option<ContractLineRef>,
     pub product_name: String,
     pub family: ProductFamily,
     pub labels: Vec<Label>,
@@ -261,7 +286,8 @@ pub struct PickingList {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PickingProduct {
-    pub offer_id: Uuid,
+    /// None for a contract's described product.
+    pub offer_id: Option<Uuid>,
     pub product_name: String,
     pub unit: Unit,
     #[schema(value_type = String, example = "75")]

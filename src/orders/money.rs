@@ -11,6 +11,11 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// Non-negative cents as euros with two decimals: 2350 → "23.50".
+pub fn euros(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
 /// One line's amount HT in cents; `None` if it does not fit in 64 bits.
 pub fn line_cents(quantity: Decimal, unit_price_cents: i64) -> Option<i64> {
     quantity

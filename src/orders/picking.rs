@@ -24,7 +24,7 @@ pub fn list(supplier: Uuid, date: NaiveDate, rows: Vec<PickingRow>) -> ApiResult
             order_ids: row.order_ids,
         };
         match products.last_mut() {
-            Some(p) if p.offer_id == row.offer_id => {
+            Some(p) if p.offer_id == row.offer_id && p.product_name == row.product_name => {
                 p.total_quantity = (p.total_quantity + site.quantity).normalize();
                 p.sites.push(site);
             }
@@ -64,7 +64,7 @@ pub fn csv(date: NaiveDate, rows: &[PickingRow]) -> ApiResult<Vec<u8>> {
             let orders: Vec<String> = row.order_ids.iter().map(Uuid::to_string).collect();
             vec![
                 date.to_string(),
-                row.offer_id.to_string(),
+                row.offer_id.map(|o| o.to_string()).unwrap_or_default(),
                 csv_text(&row.product_name).into_owned(),
                 row.unit.clone(),
                 row.quantity.normalize().to_string(),

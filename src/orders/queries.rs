@@ -38,7 +38,8 @@ pub struct OrderRow {
 pub struct LineRow {
     pub order_id: Uuid,
     pub line_no: i16,
-    pub offer_id: Uuid,
+    /// None for a contract's described product.
+    pub offer_id: Option<Uuid>,
     pub product_name: String,
     pub family: String,
     pub labels: Vec<String>,
@@ -57,6 +58,9 @@ pub struct LineRow {
     pub stock_held: Decimal,
     pub total_ht_cents: i64,
     pub dispute_reason: Option<String>,
+    /// The contract it was bought under, at that contract line's price.
+    pub contract_id: Option<Uuid>,
+    pub contract_line_no: Option<i16>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -399,11 +403,12 @@ pub async fn list(conn: &mut AsyncPgConnection, f: &Filter) -> QueryResult<Vec<O
         .await
 }
 
-/// One row of a picking list: an offer for a delivery site.
+/// One row of a picking list: an offer (or a contract's described
+/// product) for a delivery site.
 #[derive(QueryableByName)]
 pub struct PickingRow {
-    #[diesel(sql_type = SqlUuid)]
-    pub offer_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    pub offer_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
     pub product_name: String,
     #[diesel(sql_type = Text)]
@@ -436,9 +441,15 @@ pub async fn picking(
            FROM orders o \
            JOIN order_lines l ON l.order_id = o.id \
            JOIN organisations s ON s.id = o.delivery_site_id \
+          CROSS JOIN LATERAL (SELECT CASE WHEN l.offer_id IS NULL THEN l.contract_id END \
+                                       AS contract_id, \
+                                     CASE WHEN l.offer_id IS NULL THEN l.contract_line_no END \
+                                       AS contract_line_no) p \
           WHERE o.supplier_id = $1 AND o.delivery_date = $2 AND o.status = 'accepted' \
-          GROUP BY l.offer_id, s.id \
-          ORDER BY min(min(l.product_name)) OVER (PARTITION BY l.offer_id), l.offer_id, s.name, s.id",
+          GROUP BY l.offer_id, p.contract_id, p.contract_line_no, s.id \
+          ORDER BY min(min(l.product_name)) \
+                     OVER (PARTITION BY l.offer_id, p.contract_id, p.contract_line_no), \
+                   l.offer_id, p.contract_id, p.contract_line_no, s.name, s.id",
     )
     .bind::<SqlUuid, _>(supplier)
     .bind::<Date, _>(date)

@@ -95,8 +95,11 @@ async fn settle(
     let mut short = Vec::new();
     for i in order {
         let line = &mut lines[i];
+        let Some(offer) = line.offer_id else {
+            continue; // a contract's described product holds no stock
+        };
         if line.stock_held > Decimal::ZERO {
-            match queries::settle_stock(conn, line.offer_id, line.stock_held, consumed(line))
+            match queries::settle_stock(conn, offer, line.stock_held, consumed(line))
                 .await?
             {
                 Settled::Done | Settled::OnDemand => line.stock_held = Decimal::ZERO,
@@ -126,7 +129,7 @@ fn over_delivery(
                      in the offer's stock first (POST /api/v1/offers/{}/stock)",
                     line.stock_held.normalize(),
                     available.normalize(),
-                    line.offer_id
+                    line.offer_id.map(|o| o.to_string()).unwrap_or_default()
                 ),
             ))
         })

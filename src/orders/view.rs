@@ -9,7 +9,7 @@ use super::lifecycle::buyer_cancel_until;
 use super::money::totals;
 use super::queries::{self, EventRow, LineRow, OrderRow, Party};
 use crate::catalog::dto::Package;
-use crate::codes::{Label, from_db};
+use crate::codes::{Label, PriceSource, from_db};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 
@@ -21,6 +21,18 @@ fn line(row: LineRow) -> ApiResult<OrderLine> {
     Ok(OrderLine {
         line_no: row.line_no,
         offer_id: row.offer_id,
+        price_source: if row.contract_id.is_some() {
+            PriceSource::Contract
+        } else {
+            PriceSource::Catalog
+        },
+        contract_line: row
+            .contract_id
+            .zip(row.contract_line_no)
+            .map(|(contract_id, line_no)| ContractLineRef {
+                contract_id,
+                line_no,
+            }),
         product_name: row.product_name,
         family: from_db(&row.family)?,
         labels: row
