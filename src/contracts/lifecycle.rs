@@ -56,12 +56,7 @@ const TABLE: [(Action, ContractStatus, Option<bool>); 3] = [
 
 /// Whether `side` may take `action` on a contract in `status` that `proposer`
 /// proposed (`None` for an awarded lot's).
-pub fn permits(
-    action: Action,
-    status: ContractStatus,
-    side: Side,
-    proposer: Option<Side>,
-) -> bool {
+pub fn permits(action: Action, status: ContractStatus, side: Side, proposer: Option<Side>) -> bool {
     TABLE.iter().any(|(a, from, who)| {
         *a == action
             && *from == status
@@ -79,17 +74,47 @@ mod tests {
     #[test]
     fn only_the_other_party_accepts_or_declines_a_proposal() {
         let proposed = ContractStatus::Proposed;
-        assert!(permits(Action::Accept, proposed, Side::Buyer, Some(Side::Supplier)));
-        assert!(!permits(Action::Accept, proposed, Side::Supplier, Some(Side::Supplier)));
-        assert!(permits(Action::Decline, proposed, Side::Supplier, Some(Side::Buyer)));
-        assert!(!permits(Action::Decline, proposed, Side::Buyer, Some(Side::Buyer)));
-        assert!(!permits(Action::Terminate, proposed, Side::Buyer, Some(Side::Supplier)));
+        assert!(permits(
+            Action::Accept,
+            proposed,
+            Side::Buyer,
+            Some(Side::Supplier)
+        ));
+        assert!(!permits(
+            Action::Accept,
+            proposed,
+            Side::Supplier,
+            Some(Side::Supplier)
+        ));
+        assert!(permits(
+            Action::Decline,
+            proposed,
+            Side::Supplier,
+            Some(Side::Buyer)
+        ));
+        assert!(!permits(
+            Action::Decline,
+            proposed,
+            Side::Buyer,
+            Some(Side::Buyer)
+        ));
+        assert!(!permits(
+            Action::Terminate,
+            proposed,
+            Side::Buyer,
+            Some(Side::Supplier)
+        ));
     }
 
     #[test]
     fn either_party_terminates_an_active_contract_and_final_states_stay() {
         for side in [Side::Buyer, Side::Supplier] {
-            assert!(permits(Action::Terminate, ContractStatus::Active, side, None));
+            assert!(permits(
+                Action::Terminate,
+                ContractStatus::Active,
+                side,
+                None
+            ));
             for end in [
                 ContractStatus::Declined,
                 ContractStatus::Expired,

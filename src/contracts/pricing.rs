@@ -26,7 +26,9 @@ pub fn check_tiers(tiers: &[(Decimal, i64)]) -> Option<String> {
     if tiers.iter().any(|(minimum, price)| {
         *minimum <= Decimal::ZERO || minimum.normalize().scale() > 3 || *price < 0
     }) {
-        return Some("each tier's minimum is above 0 (at most 3 decimals), its price 0 or more".into());
+        return Some(
+            "each tier's minimum is above 0 (at most 3 decimals), its price 0 or more".into(),
+        );
     }
     if tiers.windows(2).any(|w| w[0].0 >= w[1].0) {
         return Some("tiers' minimum quantities must increase".into());

@@ -164,7 +164,10 @@ fn check_request(body: &ContractRequest, today: chrono::NaiveDate) -> Vec<FieldE
     if body.valid_until < today {
         errors.push(FieldError::new("valid_until", "is in the past"));
     }
-    if body.max_amount_ht_cents.is_some_and(|m| m <= 0 || m > 100_000_000_000) {
+    if body
+        .max_amount_ht_cents
+        .is_some_and(|m| m <= 0 || m > 100_000_000_000)
+    {
         errors.push(FieldError::new(
             "max_amount_ht_cents",
             "above 0 and at most 100000000000",
@@ -251,9 +254,17 @@ pub async fn propose(
     let supplier = access(conn, body.supplier_id, Some(user)).await;
     let (buyer, supplier) = match (buyer, supplier) {
         (Ok(b), Ok(s)) => (b, s),
-        (Err(_), _) => return Err(ApiError::validation("buyer_id", "no organisation with this id")),
+        (Err(_), _) => {
+            return Err(ApiError::validation(
+                "buyer_id",
+                "no organisation with this id",
+            ));
+        }
         (_, Err(_)) => {
-            return Err(ApiError::validation("supplier_id", "no organisation with this id"));
+            return Err(ApiError::validation(
+                "supplier_id",
+                "no organisation with this id",
+            ));
         }
     };
     // The proposer acts for the side it is a member of.
@@ -329,8 +340,11 @@ pub async fn propose(
         queries::name_and_commune(conn, body.supplier_id).await?;
     let mut lines = Vec::with_capacity(body.lines.len());
     for (i, (n, l)) in (0i16..).zip(&body.lines).enumerate() {
-        let (tier_min_quantities, tier_prices_cents) =
-            l.tiers.iter().map(|t| (t.min_quantity, t.unit_price_cents)).unzip();
+        let (tier_min_quantities, tier_prices_cents) = l
+            .tiers
+            .iter()
+            .map(|t| (t.min_quantity, t.unit_price_cents))
+            .unzip();
         let line = match l.offer_id {
             Some(offer_id) => {
                 let Some(o) = offers
@@ -405,7 +419,15 @@ pub async fn propose(
                 },
             )
             .await?;
-            tell(conn, id, body.buyer_id, body.supplier_id, ContractStatus::Proposed, None).await?;
+            tell(
+                conn,
+                id,
+                body.buyer_id,
+                body.supplier_id,
+                ContractStatus::Proposed,
+                None,
+            )
+            .await?;
             Ok(id)
         })
         .await?;
@@ -465,10 +487,14 @@ pub async fn decide(
                 Err(e) => e,
             });
         };
-        let org = access(conn, match side {
-            Side::Buyer => locked.buyer_id,
-            Side::Supplier => locked.supplier_id,
-        }, Some(user))
+        let org = access(
+            conn,
+            match side {
+                Side::Buyer => locked.buyer_id,
+                Side::Supplier => locked.supplier_id,
+            },
+            Some(user),
+        )
         .await?;
         policy::authorize(user, &org, OrgAction::HandleOrders)?;
         let status: ContractStatus = from_db(&locked.status)?;
@@ -502,7 +528,15 @@ pub async fn decide(
         if let Some(r) = &buyer_reference {
             queries::set_buyer_reference(conn, id, r.trim()).await?;
         }
-        tell(conn, id, locked.buyer_id, locked.supplier_id, target, reason).await?;
+        tell(
+            conn,
+            id,
+            locked.buyer_id,
+            locked.supplier_id,
+            target,
+            reason,
+        )
+        .await?;
         Ok(())
     })
     .await?;

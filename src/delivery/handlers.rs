@@ -103,7 +103,11 @@ pub async fn put_terms(
     let unknown: Vec<FieldError> = [
         ("zone.communes", communes, "no commune has this INSEE code"),
         ("zone.epcis", epcis, "no EPCI has this SIREN"),
-        ("zone.departements", departements, "no département has this code"),
+        (
+            "zone.departements",
+            departements,
+            "no département has this code",
+        ),
     ]
     .into_iter()
     .flat_map(|(field, codes, why)| {
@@ -145,8 +149,14 @@ pub async fn delivery_dates(
     if !(1..=60).contains(&count) {
         return Err(ApiError::invalid_parameter("count", "must be 1 to 60"));
     }
-    if query.from.is_some_and(|d| !(2000..=2100).contains(&d.year())) {
-        return Err(ApiError::invalid_parameter("from", "must be in the years 2000 to 2100"));
+    if query
+        .from
+        .is_some_and(|d| !(2000..=2100).contains(&d.year()))
+    {
+        return Err(ApiError::invalid_parameter(
+            "from",
+            "must be in the years 2000 to 2100",
+        ));
     }
     let mut conn = state.pool.get().await?;
     public_supplier(&mut conn, id).await?;

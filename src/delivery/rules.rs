@@ -60,7 +60,9 @@ impl Terms {
             && self.zone_departements.is_empty();
         anywhere
             || self.zone_communes.iter().any(|c| c == site.commune_insee)
-            || site.epci.is_some_and(|e| self.zone_epcis.iter().any(|z| z == e))
+            || site
+                .epci
+                .is_some_and(|e| self.zone_epcis.iter().any(|z| z == e))
             || self.zone_departements.iter().any(|d| d == site.departement)
     }
 

@@ -176,14 +176,14 @@ fn check_shape(request: &CheckoutRequest, today: NaiveDate, errors: &mut Vec<Fie
             ));
             continue;
         }
-        let key = match line.contract_line {
-            Some(c) => (None, Some(c)),
-            None => (line.offer_id, None),
+        let (key, field, what) = match line.contract_line {
+            Some(c) => ((None, Some(c)), "contract_line", "contract line"),
+            None => ((line.offer_id, None), "offer_id", "offer"),
         };
         if let Some(first) = seen.insert(key, i) {
             errors.push(FieldError::new(
-                format!("lines[{i}]"),
-                format!("the product is already in lines[{first}]: one line per product"),
+                format!("lines[{i}].{field}"),
+                format!("the {what} is already in lines[{first}]: one line per {what}"),
             ));
         }
     }
@@ -256,7 +256,11 @@ fn check_line(
         let days: Vec<&str> = o
             .delivery_weekdays
             .iter()
-            .filter_map(|d| crate::delivery::rules::WEEKDAYS.get((*d as usize).wrapping_sub(1)).copied())
+            .filter_map(|d| {
+                crate::delivery::rules::WEEKDAYS
+                    .get((*d as usize).wrapping_sub(1))
+                    .copied()
+            })
             .collect();
         errors.push(FieldError::new(
             at(""),
@@ -379,10 +383,26 @@ async fn place_in_transaction(
     let date = request.delivery_date;
     let mut resolved: Vec<Option<Resolved>> = Vec::with_capacity(request.lines.len());
     for (i, line) in request.lines.iter().enumerate() {
-        let source = resolve(i, line, date, &offers, &contract_lines, &parties, &mut errors);
+        let source = resolve(
+            i,
+            line,
+            date,
+            &offers,
+            &contract_lines,
+            &parties,
+            &mut errors,
+        );
         if let Some(r) = &source {
             if let Some(offer) = r.offer {
-                check_line(i, line.quantity, Some(offer), date, today, site, &mut errors);
+                check_line(
+                    i,
+                    line.quantity,
+                    Some(offer),
+                    date,
+                    today,
+                    site,
+                    &mut errors,
+                );
             }
         } else if line.offer_id.is_some() && line.contract_line.is_none() {
             check_line(i, line.quantity, None, date, today, site, &mut errors);
@@ -702,9 +722,9 @@ fn resolve<'a>(
     };
     let contract = match line.contract_line {
         Some(named) => {
-            let found = contract_lines
-                .iter()
-                .find(|c| c.line.contract_id == named.contract_id && c.line.line_no == named.line_no);
+            let found = contract_lines.iter().find(|c| {
+                c.line.contract_id == named.contract_id && c.line.line_no == named.line_no
+            });
             let Some(c) = found else {
                 errors.push(FieldError::new(
                     format!("lines[{i}].contract_line"),
@@ -745,7 +765,11 @@ fn resolve<'a>(
         (None, Some(c)) => c.supplier_id,
         (None, None) => return None,
     };
-    if offer.is_none() && parties.get(&supplier_id).is_none_or(|p| p.status != "verified") {
+    if offer.is_none()
+        && parties
+            .get(&supplier_id)
+            .is_none_or(|p| p.status != "verified")
+    {
         errors.push(FieldError::new(
             format!("lines[{i}].contract_line"),
             "the contract's supplier is not a verified supplier any more",

@@ -99,9 +99,7 @@ async fn settle(
             continue; // a contract's described product holds no stock
         };
         if line.stock_held > Decimal::ZERO {
-            match queries::settle_stock(conn, offer, line.stock_held, consumed(line))
-                .await?
-            {
+            match queries::settle_stock(conn, offer, line.stock_held, consumed(line)).await? {
                 Settled::Done | Settled::OnDemand => line.stock_held = Decimal::ZERO,
                 Settled::Short { available } => short.push((line.line_no, available)),
             }

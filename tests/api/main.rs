@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod commands;
 mod consultations;
+mod contracts;
 mod demo;
 mod egalim;
 mod errors;

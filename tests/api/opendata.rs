@@ -259,7 +259,8 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     let period = json!({"from": month(first_from), "to": month(first_to)});
     let response = publish(&app, &canteen, &authority, period.clone()).await;
     assert_problem(response, 404, "not-found").await;
-    let current = chrono::Utc::now().date_naive();
+    // The month under way in Paris, where the service counts months.
+    let current = crate::orders::paris_today(&app).await;
     let response = publish(
         &app,
         &pat,

@@ -19,21 +19,21 @@ use crate::helpers::{
 };
 
 /// Two verified farms with offers, a verified canteen, and their people.
-struct World {
-    app: TestApp,
-    admin: Session,
-    marie: Session,
-    farm_a: String,
-    paul: Session,
-    farm_b: String,
-    claire: Session,
-    canteen: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) admin: Session,
+    pub(crate) marie: Session,
+    pub(crate) farm_a: String,
+    pub(crate) paul: Session,
+    pub(crate) farm_b: String,
+    pub(crate) claire: Session,
+    pub(crate) canteen: String,
     /// Farm A: 400 kg, min 5, step 5, 1.80 €/kg, 2 days' notice, Mon–Fri.
-    carrots: String,
+    pub(crate) carrots: String,
     /// Farm A: on demand, by the gram of a kilo (step 0.001), 3.33 €/kg.
     potatoes: String,
     /// Farm B: 50 pieces, min 1, step 1, 0.25 € each.
-    apples: String,
+    pub(crate) apples: String,
     /// Farm B: jam at 20 % VAT, 30 jars.
     jam: String,
 }
@@ -73,7 +73,7 @@ async fn create_offer(app: &TestApp, session: &Session, org: &str, body: &Value)
 }
 
 impl World {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::on(TestApp::spawn().await).await
     }
 
@@ -129,7 +129,7 @@ impl World {
         }
     }
 
-    fn basket(&self, date: NaiveDate, lines: &[(&str, &str)]) -> Value {
+    pub(crate) fn basket(&self, date: NaiveDate, lines: &[(&str, &str)]) -> Value {
         json!({
             "buyer_id": self.canteen,
             "delivery_date": date,
@@ -137,7 +137,12 @@ impl World {
         })
     }
 
-    async fn checkout(&self, session: &Session, key: &str, body: &Value) -> reqwest::Response {
+    pub(crate) async fn checkout(
+        &self,
+        session: &Session,
+        key: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.app
             .client
             .post(self.app.url("/api/v1/orders"))
@@ -150,7 +155,7 @@ impl World {
     }
 
     /// Checks out as Claire and returns the orders.
-    async fn order(&self, date: NaiveDate, lines: &[(&str, &str)]) -> Vec<Value> {
+    pub(crate) async fn order(&self, date: NaiveDate, lines: &[(&str, &str)]) -> Vec<Value> {
         let response = self
             .checkout(
                 &self.claire,
@@ -163,7 +168,7 @@ impl World {
         body["orders"].as_array().unwrap().clone()
     }
 
-    async fn act(
+    pub(crate) async fn act(
         &self,
         session: &Session,
         order: &str,
@@ -181,7 +186,7 @@ impl World {
         request.send().await.expect("request")
     }
 
-    async fn stock(&self, offer: &str) -> (Option<Decimal>, Decimal) {
+    pub(crate) async fn stock(&self, offer: &str) -> (Option<Decimal>, Decimal) {
         let mut db = self.app.db().await;
         offers::table
             .find(offer.parse::<Uuid>().unwrap())
@@ -191,19 +196,19 @@ impl World {
             .unwrap()
     }
 
-    async fn order_count(&self) -> i64 {
+    pub(crate) async fn order_count(&self) -> i64 {
         let mut db = self.app.db().await;
         orders::table.count().get_result(&mut db).await.unwrap()
     }
 }
 
-fn dec(s: &str) -> Decimal {
+pub(crate) fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
 /// The first `weekday` at least `days` days from today (UTC and Paris agree
 /// but around midnight; a week's margin keeps every check clear of it).
-fn next(weekday: Weekday, days: u64) -> NaiveDate {
+pub(crate) fn next(weekday: Weekday, days: u64) -> NaiveDate {
     let mut date = chrono::Utc::now().date_naive() + Days::new(days);
     while date.weekday() != weekday {
         date = date + Days::new(1);
@@ -1273,7 +1278,7 @@ async fn someone_in_both_organisations_acts_as_the_party_the_action_belongs_to()
 }
 
 /// Today in Paris, as the service counts days.
-async fn paris_today(app: &TestApp) -> NaiveDate {
+pub(crate) async fn paris_today(app: &TestApp) -> NaiveDate {
     let mut db = app.db().await;
     diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Date>(
         "(now() AT TIME ZONE 'Europe/Paris')::date",
