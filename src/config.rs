@@ -48,6 +48,11 @@ pub struct Settings {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_exports: u16,
 
+    /// How often the standing-orders job looks for due days, in seconds.
+    #[arg(long, env = "SESAME_JOBS_PERIOD_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u16).range(1..=3600))]
+    pub jobs_period_seconds: u16,
+
     /// Web origins allowed to call the API from a browser (CORS), comma
     /// separated, e.g. `https://app.example.org`; none by default.
     #[arg(long, env = "SESAME_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]

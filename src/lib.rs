@@ -25,6 +25,7 @@ pub mod ops;
 pub mod orders;
 pub mod schema;
 pub mod server;
+pub mod standing;
 pub mod supply;
 pub mod telemetry;
 
@@ -76,7 +77,8 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(egalim::routes)
             .configure(consultations::routes)
             .configure(contracts::routes)
-            .configure(delivery::routes),
+            .configure(delivery::routes)
+            .configure(standing::routes),
     );
 }
 

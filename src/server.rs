@@ -224,6 +224,18 @@ pub async fn serve(
         "contracts expired after their last day",
         async |conn| crate::contracts::service::expire_due(conn).await,
     ));
+    // Standing orders' due days become orders; one instance at a time runs
+    // it (an advisory lock), each day claimed once, ever.
+    actix_web::rt::spawn(db::sweep_every(
+        state.pool.clone(),
+        Duration::from_secs(u64::from(settings.jobs_period_seconds)),
+        "standing orders' days placed",
+        async |conn| {
+            crate::standing::service::run_due(conn)
+                .await
+                .map(|run| run.placed + run.failed + run.missed)
+        },
+    ));
     let metrics = match metrics_listener {
         Some(listener) => {
             let address = listener.local_addr()?;

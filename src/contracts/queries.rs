@@ -672,3 +672,33 @@ pub async fn set_buyer_reference(
         .await
         .map(drop)
 }
+
+/// The supplier of a contract.
+pub async fn supplier_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Uuid>> {
+    use crate::schema::contracts;
+    contracts::table
+        .find(id)
+        .select(contracts::supplier_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The verified authority of EPCI `epci` that `user` is a member of, if any.
+pub async fn authority_member_for(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    epci: &str,
+) -> QueryResult<Option<Uuid>> {
+    use crate::schema::{memberships, organisations};
+    memberships::table
+        .inner_join(organisations::table)
+        .filter(memberships::user_id.eq(user))
+        .filter(organisations::kind.eq("authority"))
+        .filter(organisations::status.eq("verified"))
+        .filter(organisations::authority_epci.eq(epci))
+        .select(organisations::id)
+        .first(conn)
+        .await
+        .optional()
+}

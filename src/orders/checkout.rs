@@ -307,6 +307,25 @@ pub async fn place(
     .await
 }
 
+/// Places `request` for `user` inside the caller's transaction, in a
+/// savepoint (a refusal rolls back only the basket): a standing order's
+/// occurrence, whose caller has checked the user may buy for the buyer.
+pub async fn place_nested(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    key: &str,
+    request: &CheckoutRequest,
+) -> ApiResult<Outcome> {
+    if let Some(error) = line_count(request) {
+        return Err(ApiError::Validation(vec![error]));
+    }
+    let hash = fingerprint(request)?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        place_in_transaction(conn, user, key, request, &hash).await
+    })
+    .await
+}
+
 /// A checkout waits this long for an offer row another transaction holds
 /// (another checkout of the same offer takes milliseconds; an import or an
 /// operator's session may take much longer), then answers `busy`. Well

@@ -1,7 +1,7 @@
 //! Orders: checkout of a canteen's basket into one order per supplier, the
 //! order lifecycle, picking lists and the integration feed.
 
-mod checkout;
+pub mod checkout;
 pub mod dto;
 pub mod feed;
 mod handlers;
