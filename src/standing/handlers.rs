@@ -70,7 +70,9 @@ pub async fn get_standing_order(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<StandingOrder>> {
     let mut conn = state.pool.get().await?;
-    Ok(web::Json(service::read(&mut conn, &user, id.into_inner()).await?))
+    Ok(web::Json(
+        service::read(&mut conn, &user, id.into_inner()).await?,
+    ))
 }
 
 /// A canteen's standing orders, newest first (its members).
@@ -259,7 +261,9 @@ pub async fn delete_closure(
     ),
 )]
 #[get("/public-holidays")]
-pub async fn public_holidays(Query(query): Query<YearQuery>) -> ApiResult<web::Json<PublicHolidays>> {
+pub async fn public_holidays(
+    Query(query): Query<YearQuery>,
+) -> ApiResult<web::Json<PublicHolidays>> {
     if !(2000..=2100).contains(&query.year) {
         return Err(ApiError::invalid_parameter("year", "must be 2000 to 2100"));
     }

@@ -73,7 +73,11 @@ mod tests {
             days_ahead: 7,
             weekdays: &[1, 4],
         };
-        let closures = vec![(d("2027-05-10"), d("2027-05-14"), "Pont de l'Ascension".into())];
+        let closures = vec![(
+            d("2027-05-10"),
+            d("2027-05-14"),
+            "Pont de l'Ascension".into(),
+        )];
         let open: Vec<String> = d("2027-04-20")
             .iter_days()
             .take(40)
@@ -86,7 +90,10 @@ mod tests {
             open,
             ["2027-04-26", "2027-04-29", "2027-05-03", "2027-05-20"]
         );
-        assert_eq!(closed(d("2027-05-06"), &[]), Some(Closed::Holiday("Ascension")));
+        assert_eq!(
+            closed(d("2027-05-06"), &[]),
+            Some(Closed::Holiday("Ascension"))
+        );
         assert_eq!(t.first_not_due(d("2027-04-20")), d("2027-04-28"));
     }
 }

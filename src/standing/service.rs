@@ -86,7 +86,10 @@ pub async fn create(
         errors.push(FieldError::new("ends_on", "is in the past"));
     }
     if body.starts_on.year() > 2100 || body.starts_on.year() < 2000 {
-        errors.push(FieldError::new("starts_on", "must be in the years 2000 to 2100"));
+        errors.push(FieldError::new(
+            "starts_on",
+            "must be in the years 2000 to 2100",
+        ));
     }
     let days_ahead = body.days_ahead.unwrap_or(7);
     if !(1..=MAX_DAYS_AHEAD).contains(&days_ahead) {
@@ -161,12 +164,15 @@ fn template_lines(lines: &[LineRow]) -> Vec<TemplateLine> {
         .map(|l| TemplateLine {
             weekday: l.weekday,
             offer_id: l.offer_id,
-            contract_line: l.contract_id.zip(l.contract_line_no).map(|(contract_id, line_no)| {
-                crate::orders::dto::ContractLineRef {
-                    contract_id,
-                    line_no,
-                }
-            }),
+            contract_line: l
+                .contract_id
+                .zip(l.contract_line_no)
+                .map(
+                    |(contract_id, line_no)| crate::orders::dto::ContractLineRef {
+                        contract_id,
+                        line_no,
+                    },
+                ),
             quantity: l.quantity,
         })
         .collect()
@@ -244,8 +250,9 @@ async fn views(
                 (None, None) => ("planned".into(), None),
             };
             let lines = match record.and_then(|r| r.lines.clone()) {
-                Some(changed) => serde_json::from_value(changed)
-                    .map_err(|e| ApiError::Internal(e.into()))?,
+                Some(changed) => {
+                    serde_json::from_value(changed).map_err(|e| ApiError::Internal(e.into()))?
+                }
                 None => day_lines(&mine, date),
             };
             occurrences.push(Occurrence {
@@ -279,9 +286,15 @@ async fn views(
 }
 
 /// A standing order, for its canteen's members (404 to anyone else).
-pub async fn read(conn: &mut AsyncPgConnection, user: &AuthUser, id: Uuid) -> ApiResult<StandingOrder> {
+pub async fn read(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    id: Uuid,
+) -> ApiResult<StandingOrder> {
     let t = queries::find(conn, id).await?.ok_or_else(not_found)?;
-    let org = access(conn, t.buyer_id, Some(user)).await.map_err(|_| not_found())?;
+    let org = access(conn, t.buyer_id, Some(user))
+        .await
+        .map_err(|_| not_found())?;
     policy::authorize(user, &org, OrgAction::ReadPrivate).map_err(|_| not_found())?;
     views(conn, vec![t]).await?.pop().ok_or_else(not_found)
 }
@@ -310,7 +323,9 @@ pub async fn set_status(
     let t = queries::find(conn, id).await?.ok_or_else(not_found)?;
     as_buyer(conn, user, t.buyer_id).await?;
     if t.status == "ended" && status != "ended" {
-        return Err(ApiError::Conflict("an ended standing order stays ended".into()));
+        return Err(ApiError::Conflict(
+            "an ended standing order stays ended".into(),
+        ));
     }
     queries::set_status(conn, id, status).await?;
     read(conn, user, id).await
@@ -427,7 +442,10 @@ pub async fn add_closure(
     if body.ends_on < body.starts_on {
         errors.push(FieldError::new("ends_on", "is before starts_on"));
     } else if (body.ends_on - body.starts_on).num_days() > 366 {
-        errors.push(FieldError::new("ends_on", "a closure lasts at most 366 days"));
+        errors.push(FieldError::new(
+            "ends_on",
+            "a closure lasts at most 366 days",
+        ));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -476,7 +494,9 @@ pub async fn delete_closure(
     if queries::delete_closure(conn, canteen, id).await? {
         Ok(())
     } else {
-        Err(ApiError::not_found("no closure with this id for this canteen"))
+        Err(ApiError::not_found(
+            "no closure with this id for this canteen",
+        ))
     }
 }
 
@@ -503,7 +523,12 @@ async fn refused_lines(
 ) -> ApiResult<BTreeSet<usize>> {
     let all: BTreeSet<usize> = (0..lines.len()).collect();
     let index = |field: &str| -> Option<usize> {
-        field.strip_prefix("lines[")?.split(']').next()?.parse().ok()
+        field
+            .strip_prefix("lines[")?
+            .split(']')
+            .next()?
+            .parse()
+            .ok()
     };
     Ok(match error {
         ApiError::Validation(errors) => {
@@ -516,8 +541,12 @@ async fn refused_lines(
             let mut refused = BTreeSet::new();
             for (i, l) in lines.iter().enumerate() {
                 let supplier = match (l.contract_line, l.offer_id) {
-                    (Some(c), _) => crate::contracts::queries::supplier_of(conn, c.contract_id).await?,
-                    (None, Some(offer)) => crate::catalog::queries::supplier_of(conn, offer).await?,
+                    (Some(c), _) => {
+                        crate::contracts::queries::supplier_of(conn, c.contract_id).await?
+                    }
+                    (None, Some(offer)) => {
+                        crate::catalog::queries::supplier_of(conn, offer).await?
+                    }
                     (None, None) => None,
                 };
                 if supplier.is_none_or(|s| breached.contains(&s)) {
@@ -531,7 +560,10 @@ async fn refused_lines(
             let named: BTreeSet<usize> = lines
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| l.contract_line.is_some_and(|c| ids.contains(&c.contract_id)))
+                .filter(|(_, l)| {
+                    l.contract_line
+                        .is_some_and(|c| ids.contains(&c.contract_id))
+                })
                 .map(|(i, _)| i)
                 .collect();
             if named.is_empty() { all } else { named }
@@ -681,8 +713,13 @@ pub async fn run_due(conn: &mut AsyncPgConnection) -> ApiResult<Run> {
         Ok(r) => (r.failed, None),
         Err(e) => (1, Some(e.to_string())),
     };
-    queries::record_run(conn, JOB, i64::try_from(failures).unwrap_or(i64::MAX), error.as_deref())
-        .await?;
+    queries::record_run(
+        conn,
+        JOB,
+        i64::try_from(failures).unwrap_or(i64::MAX),
+        error.as_deref(),
+    )
+    .await?;
     metrics::counter!("sesame_jobs_runs_total", "job" => JOB).increment(1);
     metrics::counter!("sesame_jobs_failures_total", "job" => JOB)
         .increment(u64::try_from(failures).unwrap_or(0));

@@ -19,4 +19,5 @@ mod openapi;
 mod opendata;
 mod operations;
 mod orders;
+mod standing;
 mod supply;
