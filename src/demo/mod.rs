@@ -3,6 +3,7 @@
 //! and a date, and written only into a database that is empty or already
 //! holds nothing but the demonstration.
 
+mod agreements;
 mod catalogue;
 mod consultations;
 mod history;
@@ -153,6 +154,7 @@ pub async fn ensure(database_url: &str) -> anyhow::Result<Vec<Account>> {
                     .await?;
                     history::finish(conn).await?;
                     consultations::seed(conn).await?;
+                    agreements::seed(conn, today).await?;
                     Ok(lines)
                 })
                 .await
