@@ -60,6 +60,10 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Run the standing-orders job once (place the due days, report the
+    /// missed ones), print what it did, and exit: what every instance does
+    /// every SESAME_JOBS_PERIOD_SECONDS.
+    RunJobs(Settings),
     /// Print the OpenAPI document (the committed openapi/openapi.json).
     Openapi,
     /// Administration tasks.
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Serve(settings) => run(settings, Mode::Serve),
         Command::Demo(settings) => run(settings, Mode::Demo),
         Command::Migrate(settings) => run(settings, Mode::Migrate),
+        Command::RunJobs(settings) => run(settings, Mode::RunJobs),
         Command::Seed {
             lines,
             seed,
@@ -156,6 +161,7 @@ enum Mode {
     Serve,
     Demo,
     Migrate,
+    RunJobs,
     Seed {
         lines: u64,
         seed: u64,
@@ -176,6 +182,7 @@ impl Mode {
             Mode::Serve => "serve",
             Mode::Demo => "demo",
             Mode::Migrate => "migrate",
+            Mode::RunJobs => "run-jobs",
             Mode::Seed { .. } => "seed",
             Mode::Export { .. } => "export",
         }
@@ -206,7 +213,7 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
             &settings,
             SecretSource::EnvironmentOrDataDir,
         )?),
-        Mode::Migrate | Mode::Seed { .. } | Mode::Export { .. } => None,
+        Mode::Migrate | Mode::RunJobs | Mode::Seed { .. } | Mode::Export { .. } => None,
     };
     let sharing = match mode {
         Mode::Serve | Mode::Demo => Sharing::OwnOnly,
@@ -220,6 +227,21 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
             if let Some(listener) = &listener {
                 print_welcome(listener.local_addr()?, &accounts);
             }
+        }
+        if mode == Mode::RunJobs {
+            let started = std::time::Instant::now();
+            let mut conn = sesame::db::connect(&database.url).await?;
+            let run = sesame::standing::service::run_due(&mut conn)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "standing orders: {} days due, {} placed, {} failed, {} missed, in {:.3} s",
+                run.due,
+                run.placed,
+                run.failed,
+                run.missed,
+                started.elapsed().as_secs_f64()
+            );
         }
         if let Mode::Seed { lines, seed } = mode {
             let started = std::time::Instant::now();

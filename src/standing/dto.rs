@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::orders::dto::ContractLineRef;
@@ -164,15 +164,9 @@ pub struct Closure {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClosureList {
     pub items: Vec<Closure>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct YearQuery {
-    /// 2000 to 2100.
-    #[param(minimum = 2000, maximum = 2100, example = 2027)]
-    pub year: i32,
+    /// The French public holidays of this year and the next (the eleven of
+    /// metropolitan France, computed by the service).
+    pub public_holidays: Vec<PublicHoliday>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -180,10 +174,4 @@ pub struct PublicHoliday {
     pub date: NaiveDate,
     #[schema(example = "Ascension")]
     pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicHolidays {
-    pub year: i32,
-    pub items: Vec<PublicHoliday>,
 }

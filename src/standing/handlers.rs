@@ -8,8 +8,8 @@ use super::dto::*;
 use super::service;
 use crate::AppState;
 use crate::auth::extract::AuthUser;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{Json, Query};
+use crate::error::{ApiResult, Problem};
+use crate::http::extract::Json;
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -195,8 +195,9 @@ pub async fn add_closure(
     Ok(HttpResponse::Created().json(closure))
 }
 
-/// A canteen's closures of the last year and to come (its members, or the
-/// verified authority of its territory).
+/// A canteen's closures of the last year and to come, and the public
+/// holidays of this year and the next (its members, or the verified
+/// authority of its territory): the days its standing orders skip.
 #[utoipa::path(
     tag = "standing orders",
     operation_id = "list_closures",
@@ -217,8 +218,9 @@ pub async fn list_closures(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<ClosureList>> {
     let mut conn = state.pool.get().await?;
-    let items = service::list_closures(&mut conn, &user, id.into_inner()).await?;
-    Ok(web::Json(ClosureList { items }))
+    Ok(web::Json(
+        service::list_closures(&mut conn, &user, id.into_inner()).await?,
+    ))
 }
 
 /// Remove a closure (the canteen's members, or its authority).
@@ -248,34 +250,4 @@ pub async fn delete_closure(
     let mut conn = state.pool.get().await?;
     service::delete_closure(&mut conn, &user, canteen, closure).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The French public holidays of a year (public): standing orders skip them.
-#[utoipa::path(
-    tag = "standing orders",
-    operation_id = "public_holidays",
-    params(YearQuery),
-    responses(
-        (status = 200, description = "The eleven holidays of metropolitan France", body = PublicHolidays),
-        (status = 400, description = "Invalid year", body = Problem, content_type = PROBLEM),
-    ),
-)]
-#[get("/public-holidays")]
-pub async fn public_holidays(
-    Query(query): Query<YearQuery>,
-) -> ApiResult<web::Json<PublicHolidays>> {
-    if !(2000..=2100).contains(&query.year) {
-        return Err(ApiError::invalid_parameter("year", "must be 2000 to 2100"));
-    }
-    let items = crate::clock::public_holidays(query.year)
-        .into_iter()
-        .map(|(date, name)| PublicHoliday {
-            date,
-            name: name.to_owned(),
-        })
-        .collect();
-    Ok(web::Json(PublicHolidays {
-        year: query.year,
-        items,
-    }))
 }

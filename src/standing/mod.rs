@@ -19,6 +19,5 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::change_occurrence)
         .service(handlers::add_closure)
         .service(handlers::list_closures)
-        .service(handlers::delete_closure)
-        .service(handlers::public_holidays);
+        .service(handlers::delete_closure);
 }

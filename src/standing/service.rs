@@ -477,11 +477,22 @@ pub async fn list_closures(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     canteen: Uuid,
-) -> ApiResult<Vec<Closure>> {
+) -> ApiResult<ClosureList> {
     closure_manager(conn, user, canteen).await?;
     let today = today_in_paris(conn).await?;
     let rows = queries::closures(conn, &[canteen], today - Days::new(366)).await?;
-    Ok(rows.into_iter().map(closure_view).collect())
+    let public_holidays = [today.year(), today.year() + 1]
+        .into_iter()
+        .flat_map(crate::clock::public_holidays)
+        .map(|(date, name)| PublicHoliday {
+            date,
+            name: name.to_owned(),
+        })
+        .collect();
+    Ok(ClosureList {
+        items: rows.into_iter().map(closure_view).collect(),
+        public_holidays,
+    })
 }
 
 pub async fn delete_closure(
