@@ -10,11 +10,16 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 summary=target/bench-summary
 : >"$summary"
-for bench in communes catalog checkout egalim opendata login consultations; do
+for bench in communes catalog checkout egalim opendata login consultations standing; do
   echo "== $bench"
-  # opendata takes a number of runs, the others seconds per measurement.
-  if [ "$bench" = opendata ]; then args=3; else args=${1:-15}; fi
-  bash "bench/$bench.sh" "$args" | tee "target/bench-$bench.out"
+  # opendata takes a number of runs, standing nothing, the others seconds
+  # per measurement.
+  case "$bench" in
+    opendata) args=3 ;;
+    standing) args= ;;
+    *) args=${1:-15} ;;
+  esac
+  bash "bench/$bench.sh" $args | tee "target/bench-$bench.out"
   tail -1 "target/bench-$bench.out" >>"$summary"
 done
 bash bench/summary.sh "$summary"

@@ -34,9 +34,16 @@ if [ "$(psql -tA "$(db_url)" -c 'SELECT count(*) FROM standing_orders')" -lt 100
 fi
 # One week: the next Monday only is due.
 psql -q "$(db_url)" -c "UPDATE standing_orders SET days_ahead = 7, starts_on = (now() AT TIME ZONE 'Europe/Paris')::date"
+# The service ran the job once as it started (and holds its lock while it
+# runs); the next run is an hour away. Wait for that first run to end.
+until [ "$(psql -tA "$(db_url)" -c "SELECT count(*) FROM jobs WHERE name = 'standing_orders' AND last_run_at > pg_postmaster_start_time()")" = 1 ] &&
+  [ "$(psql -tA "$(db_url)" -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0 ]; do
+  sleep 0.5
+done
 
 reset() {
   psql -q "$(db_url)" <<'SQL'
+SET client_min_messages = warning;
 TRUNCATE orders, standing_order_occurrences, idempotency_keys, domain_events CASCADE;
 VACUUM ANALYZE;
 SQL
