@@ -126,6 +126,39 @@ pub async fn create(
             ));
         }
     }
+    // Each offer must be orderable, and the day placed early enough for it:
+    // `days_ahead` at least its notice and its supplier's cut-off.
+    let offer_ids: Vec<Uuid> = body.lines.iter().filter_map(|l| l.offer_id).collect();
+    let offers = crate::catalog::queries::load(conn, &offer_ids).await?;
+    let mut suppliers: Vec<Uuid> = offers.iter().map(|o| o.row.supplier_id).collect();
+    suppliers.sort_unstable();
+    suppliers.dedup();
+    let (terms, _) = crate::delivery::queries::for_day(conn, &suppliers, today).await?;
+    for (i, l) in body.lines.iter().enumerate() {
+        let Some(offer_id) = l.offer_id else { continue };
+        let Some(o) = offers.iter().find(|o| o.row.id == offer_id) else {
+            errors.push(FieldError::new(
+                format!("lines[{i}].offer_id"),
+                "no offer with this id",
+            ));
+            continue;
+        };
+        let cutoff = terms
+            .get(&o.row.supplier_id)
+            .map_or(0, |(t, _)| t.cutoff_days + 1);
+        let notice = i16::try_from(o.row.lead_time_days)
+            .unwrap_or(i16::MAX)
+            .max(cutoff);
+        if notice > days_ahead {
+            errors.push(FieldError::new(
+                format!("lines[{i}].offer_id"),
+                format!(
+                    "needs {notice} days' notice (its lead time and its supplier's cut-off): \
+                     place at least {notice} days ahead"
+                ),
+            ));
+        }
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

@@ -198,6 +198,18 @@ async fn days_change_before_they_are_due_and_refused_lines_are_reported() {
         "not-found",
     )
     .await;
+    // A template placed later than an offer's notice is refused up front.
+    let short = w
+        .app
+        .post_json(
+            "/api/v1/standing-orders",
+            &json!({"buyer_id": w.canteen, "name": "Trop tard", "starts_on": mondays[0],
+                    "days_ahead": 1, "lines": [{"weekday": 1, "offer_id": w.carrots, "quantity": "5"}]}),
+            Some(&w.claire.access),
+        )
+        .await;
+    let problem = assert_problem(short, 422, "validation-failed").await;
+    assert_eq!(error_fields(&problem), ["lines[0].offer_id"]);
     let problem = assert_problem(
         put(day_path(later), json!({"lines": [{"quantity": "0"}]})).await,
         422,
