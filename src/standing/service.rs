@@ -84,6 +84,11 @@ pub async fn create(
     }
     if body.ends_on.is_some_and(|end| end < today) {
         errors.push(FieldError::new("ends_on", "is in the past"));
+    } else if body.ends_on.is_some_and(|end| end.year() > 2100) {
+        errors.push(FieldError::new(
+            "ends_on",
+            "must be in the years 2000 to 2100",
+        ));
     }
     if body.starts_on.year() > 2100 || body.starts_on.year() < 2000 {
         errors.push(FieldError::new(
@@ -471,6 +476,11 @@ pub async fn add_closure(
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         errors.push(FieldError::new("reason", "1 to 200 characters"));
+    }
+    for (field, date) in [("starts_on", body.starts_on), ("ends_on", body.ends_on)] {
+        if !(2000..=2100).contains(&date.year()) {
+            errors.push(FieldError::new(field, "must be in the years 2000 to 2100"));
+        }
     }
     if body.ends_on < body.starts_on {
         errors.push(FieldError::new("ends_on", "is before starts_on"));
