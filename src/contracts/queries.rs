@@ -312,17 +312,7 @@ pub async fn speaks_for_any(
     user: Uuid,
     epcis: &[String],
 ) -> QueryResult<bool> {
-    use crate::schema::{memberships, organisations};
-    diesel::select(diesel::dsl::exists(
-        memberships::table
-            .inner_join(organisations::table)
-            .filter(memberships::user_id.eq(user))
-            .filter(organisations::kind.eq("authority"))
-            .filter(organisations::status.eq("verified"))
-            .filter(organisations::authority_epci.eq_any(epcis)),
-    ))
-    .get_result(conn)
-    .await
+    Ok(authority_member_for(conn, user, epcis).await?.is_some())
 }
 
 /// A contract's line, with what the checkout and the views need.
@@ -684,11 +674,11 @@ pub async fn supplier_of(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<
         .optional()
 }
 
-/// The verified authority of EPCI `epci` that `user` is a member of, if any.
+/// A verified authority of one of `epcis` that `user` is a member of.
 pub async fn authority_member_for(
     conn: &mut AsyncPgConnection,
     user: Uuid,
-    epci: &str,
+    epcis: &[String],
 ) -> QueryResult<Option<Uuid>> {
     use crate::schema::{memberships, organisations};
     memberships::table
@@ -696,7 +686,7 @@ pub async fn authority_member_for(
         .filter(memberships::user_id.eq(user))
         .filter(organisations::kind.eq("authority"))
         .filter(organisations::status.eq("verified"))
-        .filter(organisations::authority_epci.eq(epci))
+        .filter(organisations::authority_epci.eq_any(epcis))
         .select(organisations::id)
         .first(conn)
         .await

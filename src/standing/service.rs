@@ -459,7 +459,9 @@ async fn closure_manager(
     let parties = crate::orders::queries::parties(conn, &[canteen]).await?;
     let epci = parties.get(&canteen).and_then(|p| p.epci.clone());
     let authority = match epci {
-        Some(epci) => crate::contracts::queries::authority_member_for(conn, user.id, &epci).await?,
+        Some(epci) => {
+            crate::contracts::queries::authority_member_for(conn, user.id, &[epci]).await?
+        }
         None => None,
     };
     authority.ok_or_else(|| ApiError::not_found("no canteen with this id"))
