@@ -449,12 +449,20 @@ async fn closure_manager(
     canteen: Uuid,
 ) -> ApiResult<Uuid> {
     let org = access(conn, canteen, Some(user)).await?;
-    if org.kind != crate::codes::OrganisationKind::Canteen {
-        return Err(ApiError::not_found("no canteen with this id"));
-    }
+    let is_canteen = org.kind == crate::codes::OrganisationKind::Canteen;
     if org.role.is_some() {
+        // Its own members learn why, rather than that it does not exist.
+        if !is_canteen {
+            return Err(ApiError::Forbidden(format!(
+                "only canteens have closures; this organisation is a {}",
+                org.kind
+            )));
+        }
         policy::authorize(user, &org, OrgAction::Buy)?;
         return Ok(canteen);
+    }
+    if !is_canteen {
+        return Err(ApiError::not_found("no canteen with this id"));
     }
     let parties = crate::orders::queries::parties(conn, &[canteen]).await?;
     let epci = parties.get(&canteen).and_then(|p| p.epci.clone());

@@ -368,6 +368,28 @@ async fn closures_belong_to_the_canteen_and_list_the_public_holidays() {
         )
         .await;
     assert_problem(response, 404, "not-found").await;
+    // Asking its own farm's closures, it learns that only canteens have them.
+    for response in [
+        w.app
+            .get_as(
+                &format!("/api/v1/organisations/{}/closures", w.farm_a),
+                &w.marie.access,
+            )
+            .await,
+        w.app
+            .post_json(
+                &format!("/api/v1/organisations/{}/closures", w.farm_a),
+                &json!({"starts_on": "2027-02-13", "ends_on": "2027-03-01", "reason": "Vacances"}),
+                Some(&w.marie.access),
+            )
+            .await,
+    ] {
+        let problem = assert_problem(response, 403, "forbidden").await;
+        assert_eq!(
+            problem["detail"],
+            "only canteens have closures; this organisation is a farm"
+        );
+    }
     let response = w
         .app
         .post_json(
