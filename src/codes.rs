@@ -67,6 +67,35 @@ fn unknown_code(list: &str, value: &str, codes: &[&str]) -> String {
 }
 
 code_enum!(
+    /// What a public buyer's Chorus Pro record requires on its invoices: a
+    /// service code (BT-10), an engagement number (BT-13), both, or either.
+    ChorusRequirement {
+        Nothing = "none",
+        ServiceCode = "service_code",
+        EngagementNumber = "engagement_number",
+        Both = "both",
+        Either = "either",
+    }
+);
+
+code_enum!(
+    /// Where an invoice's payment stands.
+    PaymentStatus {
+        Issued = "issued",
+        PartlyPaid = "partly_paid",
+        Paid = "paid",
+    }
+);
+
+code_enum!(
+    /// What a supplier's billing mandate lets the platform issue in its name.
+    MandateScope {
+        Invoices = "invoices",
+        InvoicesAndCreditNotes = "invoices_and_credit_notes",
+    }
+);
+
+code_enum!(
     /// Kind of organisation.
     OrganisationKind {
         Farm = "farm",

@@ -123,6 +123,17 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Adds an error unless `value`, trimmed, has 1 to `max` characters.
+pub fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    let n = value.trim().chars().count();
+    if n == 0 || n > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+}
+
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod geo;
 pub mod http;
 pub mod ids;
+pub mod invoices;
 pub mod openapi;
 pub mod opendata;
 pub mod ops;
@@ -78,6 +79,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .configure(consultations::routes)
             .configure(contracts::routes)
             .configure(delivery::routes)
+            .configure(invoices::routes)
             .configure(standing::routes),
     );
 }

@@ -242,6 +242,10 @@ fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
                 run.missed,
                 started.elapsed().as_secs_f64()
             );
+            let overdue = sesame::invoices::service::mark_overdue(&mut conn)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("invoices: {overdue} newly overdue");
         }
         if let Mode::Seed { lines, seed } = mode {
             let started = std::time::Instant::now();

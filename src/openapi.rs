@@ -34,6 +34,7 @@ use crate::error::{FieldError, Problem};
         (name = "consultations", description = "Consultations: a public buyer calls for sealed answers lot by lot, scores and awards them; purchase thresholds"),
         (name = "contracts", description = "Contracts made by awarded lots, and their public data (DECP)"),
         (name = "delivery", description = "Suppliers' delivery terms: days, order cut-off, zone, minimum order"),
+        (name = "invoices", description = "Invoices and credit notes (EN 16931 CII XML, printable), billing mandates, payments"),
         (name = "standing orders", description = "Canteens' weekly standing orders, closures and public holidays"),
         (name = "admin", description = "Platform administration: verifying organisations"),
         (name = "geography", description = "Reference geography: communes, EPCIs (Etalab, Licence Ouverte 2.0)"),

@@ -593,3 +593,142 @@ diesel::allow_tables_to_appear_in_same_query!(
     contract_lines,
     delivery_terms,
 );
+
+diesel::table! {
+    invoicing_profiles (organisation_id) {
+        organisation_id -> Uuid,
+        vat_number -> Nullable<Text>,
+        iban -> Nullable<Text>,
+        payment_days -> Int2,
+        billing_siret -> Nullable<Text>,
+        service_code -> Nullable<Text>,
+        chorus_requires -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    billing_mandates (id) {
+        id -> Uuid,
+        supplier_id -> Uuid,
+        scope -> Text,
+        starts_on -> Date,
+        accepted_by -> Uuid,
+        accepted_at -> Timestamptz,
+        revoked_by -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invoice_counters (supplier_id, series, year) {
+        supplier_id -> Uuid,
+        series -> Text,
+        year -> Int2,
+        last_number -> Int4,
+        last_issue_date -> Date,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Uuid,
+        supplier_id -> Uuid,
+        buyer_id -> Uuid,
+        number -> Text,
+        type_code -> Int2,
+        corrects -> Nullable<Uuid>,
+        issue_date -> Date,
+        delivery_date -> Date,
+        period_start -> Nullable<Date>,
+        period_end -> Nullable<Date>,
+        due_date -> Nullable<Date>,
+        seller -> Jsonb,
+        buyer -> Jsonb,
+        ship_to -> Nullable<Jsonb>,
+        service_code -> Nullable<Text>,
+        engagement_number -> Nullable<Text>,
+        contract_number -> Nullable<Text>,
+        public_buyer -> Bool,
+        late_rate_points -> Int2,
+        reason -> Nullable<Text>,
+        net_cents -> Int8,
+        vat_cents -> Int8,
+        gross_cents -> Int8,
+        issued_by -> Uuid,
+        mandate_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invoice_lines (invoice_id, line_no) {
+        invoice_id -> Uuid,
+        line_no -> Int2,
+        order_id -> Uuid,
+        order_line_no -> Int2,
+        corrects_line_no -> Nullable<Int2>,
+        description -> Text,
+        labels -> Array<Text>,
+        origin -> Text,
+        unit -> Text,
+        quantity -> Numeric,
+        unit_price_cents -> Int8,
+        vat_rate -> Numeric,
+        net_cents -> Int8,
+    }
+}
+
+diesel::table! {
+    invoiced_orders (order_id) {
+        order_id -> Uuid,
+        invoice_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    ecb_rates (valid_from) {
+        valid_from -> Date,
+        percent -> Numeric,
+    }
+}
+
+diesel::table! {
+    invoice_payments (id) {
+        id -> Uuid,
+        invoice_id -> Uuid,
+        amount_cents -> Int8,
+        paid_on -> Date,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invoice_follow_up (invoice_id) {
+        invoice_id -> Uuid,
+        status -> Text,
+        paid_cents -> Int8,
+        credited_cents -> Int8,
+        overdue_since -> Nullable<Date>,
+        paid_on -> Nullable<Date>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(invoice_lines -> invoices (invoice_id));
+diesel::joinable!(invoice_payments -> invoices (invoice_id));
+diesel::joinable!(invoice_follow_up -> invoices (invoice_id));
+diesel::joinable!(invoiced_orders -> invoices (invoice_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    invoicing_profiles,
+    billing_mandates,
+    invoice_counters,
+    invoices,
+    invoice_lines,
+    invoiced_orders,
+    ecb_rates,
+    invoice_payments,
+    invoice_follow_up,
+);

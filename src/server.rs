@@ -236,6 +236,13 @@ pub async fn serve(
                 .map(|run| run.placed + run.failed + run.missed)
         },
     ));
+    // Invoices unpaid past their due date become overdue; both parties are told.
+    actix_web::rt::spawn(db::sweep_every(
+        state.pool.clone(),
+        Duration::from_secs(300),
+        "invoices overdue",
+        async |conn| crate::invoices::service::mark_overdue(conn).await,
+    ));
     let metrics = match metrics_listener {
         Some(listener) => {
             let address = listener.local_addr()?;

@@ -5,18 +5,8 @@ use super::dto::{
     CanteenProfile, Certification, CreateOrganisation, DeliveryArea, Location, UpdateOrganisation,
 };
 use crate::codes::{Label, LocalDefinition, OrganisationKind};
-use crate::error::FieldError;
+use crate::error::{FieldError, check_text};
 use crate::ids::{check_email, phone_problem, siret_problem};
-
-fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    let length = value.trim().chars().count();
-    if length == 0 || length > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be 1 to {max} characters"),
-        ));
-    }
-}
 
 fn insee(errors: &mut Vec<FieldError>, field: &str, value: &str) {
     let b = value.as_bytes();
@@ -158,7 +148,7 @@ pub fn canteen(errors: &mut Vec<FieldError>, prefix: &str, c: &CanteenProfile) {
 /// Everything that can be checked without the database.
 pub fn create(body: &CreateOrganisation) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    text(&mut errors, "name", &body.name, 200);
+    check_text(&mut errors, "name", &body.name, 200);
     if let Some(problem) = siret_problem(&body.siret) {
         errors.push(FieldError::new("siret", problem));
     }
@@ -231,7 +221,7 @@ pub fn create(body: &CreateOrganisation) -> Vec<FieldError> {
 pub fn update(kind: OrganisationKind, body: &UpdateOrganisation) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if let Some(name) = &body.name {
-        text(&mut errors, "name", name, 200);
+        check_text(&mut errors, "name", name, 200);
     }
     if let Some(code) = &body.commune_insee {
         insee(&mut errors, "commune_insee", code);

@@ -41,6 +41,13 @@ pub enum OrgAction {
     /// Answer consultations: members of a verified farm or distributor;
     /// administrators do not answer for them.
     AnswerConsultations,
+    /// Issue invoices and credit notes, record payments: members of a
+    /// verified farm or distributor; administrators only under the
+    /// supplier's billing mandate, which the invoices feature checks.
+    Invoice,
+    /// Give or revoke the platform a billing mandate: the supplier's
+    /// owners, never an administrator (the mandate is the supplier's consent).
+    GrantBillingMandate,
 }
 
 /// What the policy needs to know of an organisation and of the caller's tie to it.
@@ -83,6 +90,27 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
         if org.status != OrganisationStatus::Verified {
             return Err(ApiError::Forbidden(
                 "only verified organisations may sell; ask the platform administrators".into(),
+            ));
+        }
+    }
+    if matches!(action, OrgAction::Invoice | OrgAction::GrantBillingMandate) {
+        if !matches!(
+            org.kind,
+            OrganisationKind::Farm | OrganisationKind::Distributor
+        ) {
+            return Err(ApiError::Forbidden(format!(
+                "only farms and distributors invoice; this organisation is a {}",
+                org.kind
+            )));
+        }
+        if org.status != OrganisationStatus::Verified {
+            return Err(ApiError::Forbidden(
+                "only verified suppliers invoice; ask the platform administrators".into(),
+            ));
+        }
+        if action == OrgAction::GrantBillingMandate && org.role != Some(Role::Owner) {
+            return Err(ApiError::Forbidden(
+                "only the supplier's own owners give or revoke its billing mandate".into(),
             ));
         }
     }
@@ -157,7 +185,9 @@ pub fn authorize(user: &AuthUser, org: &OrgAccess, action: OrgAction) -> Result<
         | OrgAction::Buy
         | OrgAction::HandleOrders
         | OrgAction::RunConsultations
-        | OrgAction::AnswerConsultations => Ok(()),
+        | OrgAction::AnswerConsultations
+        | OrgAction::Invoice
+        | OrgAction::GrantBillingMandate => Ok(()),
         // Certifications are public claims (BIO): owners answer for them.
         OrgAction::Update
         | OrgAction::ManageMembers

@@ -18,7 +18,7 @@ use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::codes::{ContractStatus, Label, OrganisationKind, OrganisationStatus, from_db};
 use crate::consultations::dto::OrganisationRefOpt;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, check_text};
 use crate::orders::dto::OrganisationRef;
 
 /// A direct contract runs at most this long (as a framework agreement).
@@ -135,19 +135,12 @@ pub async fn read(conn: &mut AsyncPgConnection, user: &AuthUser, id: Uuid) -> Ap
     all.pop().ok_or_else(not_found)
 }
 
-fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    let n = value.trim().chars().count();
-    if n == 0 || n > max {
-        errors.push(FieldError::new(field, format!("1 to {max} characters")));
-    }
-}
-
 /// Checks a proposal's own fields (not the parties): every error at once.
 fn check_request(body: &ContractRequest, today: chrono::NaiveDate) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    text(&mut errors, "description", &body.description, 300);
+    check_text(&mut errors, "description", &body.description, 300);
     if let Some(reference) = &body.buyer_reference {
-        text(&mut errors, "buyer_reference", reference, 50);
+        check_text(&mut errors, "buyer_reference", reference, 50);
     }
     if body.valid_until < body.valid_from {
         errors.push(FieldError::new("valid_until", "is before valid_from"));
@@ -214,7 +207,7 @@ fn check_request(body: &ContractRequest, today: chrono::NaiveDate) -> Vec<FieldE
             }
             None => {
                 match &line.description {
-                    Some(d) => text(&mut errors, &at("description"), d, 300),
+                    Some(d) => check_text(&mut errors, &at("description"), d, 300),
                     None => errors.push(FieldError::new(
                         at("description"),
                         "required for a described product (or give an offer_id)",
@@ -466,10 +459,10 @@ pub async fn decide(
 ) -> ApiResult<Contract> {
     let mut errors = Vec::new();
     if action.needs_reason() {
-        text(&mut errors, "reason", reason.as_deref().unwrap_or(""), 2000);
+        check_text(&mut errors, "reason", reason.as_deref().unwrap_or(""), 2000);
     }
     if let Some(r) = &buyer_reference {
-        text(&mut errors, "buyer_reference", r, 50);
+        check_text(&mut errors, "buyer_reference", r, 50);
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

@@ -300,6 +300,38 @@ pub async fn find_order(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<O
         .optional()
 }
 
+/// Locks these orders, in id order (two invoicings of overlapping orders
+/// then queue rather than deadlock), and returns those that exist.
+pub async fn lock_orders(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<OrderRow>> {
+    orders::table
+        .filter(orders::id.eq_any(ids))
+        .order(orders::id)
+        .select(OrderRow::as_select())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// The ids of a supplier's orders to a buyer delivered and then received
+/// or disputed, with a delivery date in `from..=to`.
+pub async fn received_between(
+    conn: &mut AsyncPgConnection,
+    supplier: Uuid,
+    buyer: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<Uuid>> {
+    orders::table
+        .filter(orders::supplier_id.eq(supplier))
+        .filter(orders::buyer_id.eq(buyer))
+        .filter(orders::status.eq_any(["received", "disputed"]))
+        .filter(orders::delivery_date.between(from, to))
+        .order(orders::id)
+        .select(orders::id)
+        .load(conn)
+        .await
+}
+
 /// The lines of these orders, by order then line number.
 pub async fn lines_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<LineRow>> {
     order_lines::table

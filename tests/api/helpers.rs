@@ -575,14 +575,14 @@ pub fn canteen(siret: &str) -> serde_json::Value {
 
 /// A Python virtual environment under target/ with the external tools the
 /// tests run (`frictionless` with JSON support, `scipy` for the open data
-/// attacker), installed once; returns its `bin` folder. Needs python3 and
+/// attacker, `xmlschema` and `saxonche` for the CII invoices), installed once; returns its `bin` folder. Needs python3 and
 /// the package registry the first time.
 pub fn python_tools() -> PathBuf {
     static TOOLS: OnceLock<PathBuf> = OnceLock::new();
     TOOLS
         .get_or_init(|| {
             let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv");
-            let ready = venv.join(".sesame-tools-1");
+            let ready = venv.join(".sesame-tools-2");
             if !ready.exists() {
                 let made = Command::new("python3")
                     .args(["-m", "venv"])
@@ -592,11 +592,12 @@ pub fn python_tools() -> PathBuf {
                 assert!(made.success(), "python3 -m venv failed");
                 let installed = Command::new(venv.join("bin/pip"))
                     .args(["install", "--quiet", "--disable-pip-version-check"])
-                    .args(["frictionless[json]", "scipy"])
+                    .args(["frictionless[json]", "scipy", "xmlschema", "saxonche"])
                     .status()
                     .expect("pip");
                 assert!(installed.success(), "pip install failed");
-                std::fs::write(&ready, "frictionless[json] scipy\n").expect("marker");
+                std::fs::write(&ready, "frictionless[json] scipy xmlschema saxonche\n")
+                    .expect("marker");
             }
             venv.join("bin")
         })

@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod geography;
 mod helpers;
+mod invoices;
 mod lifecycle;
 mod migrations;
 mod openapi;

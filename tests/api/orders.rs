@@ -31,11 +31,11 @@ pub(crate) struct World {
     /// Farm A: 400 kg, min 5, step 5, 1.80 €/kg, 2 days' notice, Mon–Fri.
     pub(crate) carrots: String,
     /// Farm A: on demand, by the gram of a kilo (step 0.001), 3.33 €/kg.
-    potatoes: String,
+    pub(crate) potatoes: String,
     /// Farm B: 50 pieces, min 1, step 1, 0.25 € each.
     pub(crate) apples: String,
     /// Farm B: jam at 20 % VAT, 30 jars.
-    jam: String,
+    pub(crate) jam: String,
 }
 
 fn offer(name: &str, price: i64, vat: &str, stock: Option<&str>, min: &str, step: &str) -> Value {

@@ -1,0 +1,10 @@
+DROP TABLE invoice_follow_up;
+DROP TABLE invoice_payments;
+DROP TABLE ecb_rates;
+DROP TABLE invoiced_orders;
+DROP TABLE invoice_lines;
+DROP TABLE invoices;
+DROP FUNCTION refuse_issued_change();
+DROP TABLE invoice_counters;
+DROP TABLE billing_mandates;
+DROP TABLE invoicing_profiles;
