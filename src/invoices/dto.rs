@@ -46,6 +46,11 @@ pub struct BillingMandate {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BillingMandates {
+    pub items: Vec<BillingMandate>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"scope": "invoices_and_credit_notes", "starts_on": "2026-12-01"}))]

@@ -72,29 +72,30 @@ pub async fn put_profile(
     ))
 }
 
-/// The supplier's billing mandate in force (its members).
+/// The supplier's billing mandates, the one in force first, then the
+/// revoked ones, newest first (its members).
 #[utoipa::path(
     tag = "invoices",
-    operation_id = "get_billing_mandate",
+    operation_id = "list_billing_mandates",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The farm or distributor")),
     responses(
-        (status = 200, description = "The mandate", body = BillingMandate),
+        (status = 200, description = "Its mandates (none: the supplier issues its own invoices)", body = BillingMandates),
         (status = 400, description = "Malformed id", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such organisation visible to the caller, or no mandate", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such organisation visible to the caller", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
 )]
-#[get("/organisations/{id}/billing-mandate")]
-pub async fn get_mandate(
+#[get("/organisations/{id}/billing-mandates")]
+pub async fn list_mandates(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-) -> ApiResult<web::Json<BillingMandate>> {
+) -> ApiResult<web::Json<BillingMandates>> {
     let mut conn = state.pool.get().await?;
     Ok(web::Json(
-        service::read_mandate(&mut conn, &user, id.into_inner()).await?,
+        service::mandates(&mut conn, &user, id.into_inner()).await?,
     ))
 }
 
@@ -119,7 +120,7 @@ pub async fn get_mandate(
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
 )]
-#[post("/organisations/{id}/billing-mandate")]
+#[post("/organisations/{id}/billing-mandates")]
 pub async fn grant_mandate(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -142,11 +143,11 @@ pub async fn grant_mandate(
         (status = 400, description = "Malformed id", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not an owner of a verified supplier", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such organisation visible to the caller, or no mandate", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such organisation visible to the caller, or no mandate in force", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
 )]
-#[post("/organisations/{id}/billing-mandate/revoke")]
+#[post("/organisations/{id}/billing-mandates/revoke")]
 pub async fn revoke_mandate(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -17,7 +17,7 @@ pub mod service;
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(handlers::get_profile)
         .service(handlers::put_profile)
-        .service(handlers::get_mandate)
+        .service(handlers::list_mandates)
         .service(handlers::grant_mandate)
         .service(handlers::revoke_mandate)
         .service(handlers::issue)

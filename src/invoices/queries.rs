@@ -72,6 +72,22 @@ pub async fn mandate(
         .optional()
 }
 
+/// All the supplier's mandates: the one in force first, then newest first.
+pub async fn mandates(
+    conn: &mut AsyncPgConnection,
+    supplier: Uuid,
+) -> QueryResult<Vec<MandateRow>> {
+    billing_mandates::table
+        .filter(billing_mandates::supplier_id.eq(supplier))
+        .order((
+            billing_mandates::revoked_at.is_not_null(),
+            billing_mandates::accepted_at.desc(),
+        ))
+        .select(MandateRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// Records a mandate; `false` when one is already in force.
 pub async fn insert_mandate(conn: &mut AsyncPgConnection, row: &MandateRow) -> QueryResult<bool> {
     diesel::insert_into(billing_mandates::table)

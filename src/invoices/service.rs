@@ -136,22 +136,23 @@ fn mandate_view(row: MandateRow) -> ApiResult<BillingMandate> {
 }
 
 fn no_mandate() -> ApiError {
-    ApiError::not_found("this supplier has given the platform no billing mandate")
+    ApiError::not_found("this supplier has no billing mandate in force")
 }
 
-/// The supplier's mandate in force (its members, administrators).
-pub async fn read_mandate(
+/// The supplier's mandates, the one in force first (its members, administrators).
+pub async fn mandates(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     supplier: Uuid,
-) -> ApiResult<BillingMandate> {
+) -> ApiResult<BillingMandates> {
     let access = access(conn, supplier, Some(user)).await?;
     policy::authorize(user, &access, OrgAction::ReadPrivate)?;
-    mandate_view(
-        queries::mandate(conn, supplier)
-            .await?
-            .ok_or_else(no_mandate)?,
-    )
+    let items = queries::mandates(conn, supplier)
+        .await?
+        .into_iter()
+        .map(mandate_view)
+        .collect::<ApiResult<_>>()?;
+    Ok(BillingMandates { items })
 }
 
 /// Gives the platform a billing mandate: the owner's acceptance is recorded.
@@ -184,7 +185,7 @@ pub async fn grant_mandate(
             "a billing mandate is already in force: revoke it first".into(),
         ));
     }
-    read_mandate(conn, user, supplier).await
+    mandate_view(row)
 }
 
 pub async fn revoke_mandate(

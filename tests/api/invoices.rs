@@ -386,7 +386,7 @@ async fn every_document_passes_both_schemas_and_both_schematrons_and_adds_up() {
     let response = w
         .app
         .post_json(
-            &format!("/api/v1/organisations/{}/billing-mandate", w.farm_b),
+            &format!("/api/v1/organisations/{}/billing-mandates", w.farm_b),
             &json!({"scope": "invoices_and_credit_notes", "starts_on": paris_today(&w.app).await}),
             Some(&w.paul.access),
         )
@@ -673,7 +673,7 @@ async fn only_the_parties_see_a_document_and_the_platform_issues_only_under_mand
     let response = w
         .app
         .post_json(
-            &format!("/api/v1/organisations/{}/billing-mandate", w.farm_b),
+            &format!("/api/v1/organisations/{}/billing-mandates", w.farm_b),
             &json!({"scope": "invoices", "starts_on": today}),
             Some(&w.admin.access),
         )
@@ -682,7 +682,7 @@ async fn only_the_parties_see_a_document_and_the_platform_issues_only_under_mand
     let response = w
         .app
         .post_json(
-            &format!("/api/v1/organisations/{}/billing-mandate", w.farm_b),
+            &format!("/api/v1/organisations/{}/billing-mandates", w.farm_b),
             &json!({"scope": "invoices", "starts_on": today}),
             Some(&w.paul.access),
         )
@@ -705,6 +705,29 @@ async fn only_the_parties_see_a_document_and_the_platform_issues_only_under_mand
         )
         .await;
     assert_problem(response, 403, "forbidden").await;
+    // Revoked by its owner: the history keeps who accepted it and when it ended.
+    let response = w
+        .app
+        .post_json(
+            &format!("/api/v1/organisations/{}/billing-mandates/revoke", w.farm_b),
+            &json!({}),
+            Some(&w.paul.access),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let listed: Value = w
+        .app
+        .get_as(
+            &format!("/api/v1/organisations/{}/billing-mandates", w.farm_b),
+            &w.paul.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["id"], mandate["id"]);
+    assert!(listed["items"][0]["revoked_at"].is_string());
 }
 
 #[tokio::test]
