@@ -1,3 +1,4 @@
+DROP VIEW credited_order_lines;
 DROP TABLE invoice_follow_up;
 DROP TABLE invoice_payments;
 DROP TABLE ecb_rates;

@@ -166,3 +166,12 @@ CREATE TABLE invoice_follow_up (
 );
 CREATE INDEX invoice_follow_up_unpaid_idx ON invoice_follow_up (invoice_id)
     WHERE status <> 'paid' AND overdue_since IS NULL;
+
+-- What credit notes took off each order line, HT: the EGalim figures and
+-- the open data count a line's delivered amount less this.
+CREATE VIEW credited_order_lines AS
+    SELECT l.order_id, l.order_line_no, sum(l.net_cents)::bigint AS credited_ht_cents
+      FROM invoice_lines l
+      JOIN invoices i ON i.id = l.invoice_id
+     WHERE i.type_code = 381
+     GROUP BY l.order_id, l.order_line_no;

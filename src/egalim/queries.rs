@@ -1,7 +1,8 @@
 //! SQL for EGalim indicators and territory statistics. Every figure comes
 //! from the same lines: delivered orders (`delivered`, `received`,
 //! `disputed`) of canteens, at their delivered quantities and snapshot
-//! prices, minus the lines the buyer disputed, by delivery date.
+//! prices, minus the lines the buyer disputed, minus what credit notes
+//! took off each line (`LINE_HT`), by delivery date.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -19,8 +20,13 @@ pub(crate) const COUNTED_LINES: &str = "FROM orders o \
     JOIN communes pc ON pc.insee = l.producer_commune_insee \
     JOIN departements pd ON pd.code = pc.departement_code \
     LEFT JOIN organisations p ON p.id = l.producer_id \
+    LEFT JOIN credited_order_lines cr ON cr.order_id = l.order_id AND cr.order_line_no = l.line_no \
    WHERE o.status IN ('delivered', 'received', 'disputed') \
      AND l.dispute_reason IS NULL";
+
+/// A counted line's amount HT: delivered, less what credit notes took off
+/// (the invoices feature publishes `credited_order_lines`).
+pub(crate) const LINE_HT: &str = "(l.total_ht_cents - coalesce(cr.credited_ht_cents, 0))";
 
 /// Short circuit: bought from the farm, or from a distributor naming a farm
 /// of the platform (one intermediary).
@@ -137,11 +143,11 @@ pub async fn canteen_cells(
     let local = local_sql(&canteen.definition);
     let query = diesel::sql_query(format!(
         "SELECT to_char(o.delivery_date, 'YYYY-MM') AS month, l.family, {CATEGORY_SQL} AS category, \
-                sum(l.total_ht_cents)::bigint AS total, \
-                coalesce(sum(l.total_ht_cents) FILTER (WHERE l.origin = 'FRANCE'), 0)::bigint AS france, \
-                coalesce(sum(l.total_ht_cents) FILTER (WHERE {SHORT_CIRCUIT_SQL}), 0)::bigint AS short_circuit, \
-                coalesce(sum(l.total_ht_cents) FILTER (WHERE {local}), 0)::bigint AS local, \
-                coalesce(sum(l.total_ht_cents) FILTER (WHERE ({local}) IS NULL), 0)::bigint AS local_unknown \
+                sum({LINE_HT})::bigint AS total, \
+                coalesce(sum({LINE_HT}) FILTER (WHERE l.origin = 'FRANCE'), 0)::bigint AS france, \
+                coalesce(sum({LINE_HT}) FILTER (WHERE {SHORT_CIRCUIT_SQL}), 0)::bigint AS short_circuit, \
+                coalesce(sum({LINE_HT}) FILTER (WHERE {local}), 0)::bigint AS local, \
+                coalesce(sum({LINE_HT}) FILTER (WHERE ({local}) IS NULL), 0)::bigint AS local_unknown \
          {COUNTED_LINES} AND o.buyer_id = $1 AND o.delivery_date BETWEEN $2 AND $3 \
           GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     ))
@@ -189,7 +195,7 @@ pub async fn purchases(
 ) -> QueryResult<Vec<Purchase>> {
     let local = local_sql(&canteen.definition);
     let query = diesel::sql_query(format!(
-        "SELECT l.product_name, s.name AS supplier, o.delivery_date AS date, l.total_ht_cents, \
+        "SELECT l.product_name, s.name AS supplier, o.delivery_date AS date, {LINE_HT} AS total_ht_cents, \
                 l.family, l.labels, l.origin, {SHORT_CIRCUIT_SQL} AS short_circuit, {local} AS local \
          {COUNTED_LINES} AND o.buyer_id = $1 AND o.delivery_date BETWEEN $2 AND $3 \
           ORDER BY o.delivery_date, o.id, l.line_no"
@@ -270,7 +276,7 @@ pub async fn territory_cells(
            SELECT to_char(o.delivery_date, 'YYYY-MM') AS month, l.family, \
                   CASE ({CATEGORY_SQL}) WHEN 'externalities' THEN 'other' ELSE ({CATEGORY_SQL}) END AS label_group, \
                   {ORIGIN_CLASS_SQL} AS origin_class, l.unit, o.supplier_id, o.buyer_id, \
-                  sum(l.total_ht_cents) AS value, sum(l.quantity_delivered) AS quantity, count(*) AS lines \
+                  sum({LINE_HT}) AS value, sum(l.quantity_delivered) AS quantity, count(*) AS lines \
            {COUNTED_LINES} AND o.delivery_date BETWEEN $2 AND $3 \
            GROUP BY 1, 2, 3, 4, 5, 6, 7), \
          territory AS ( \
@@ -332,14 +338,14 @@ pub async fn territory_canteens(
         "pc.departement_code IN (SELECT departement_code FROM communes WHERE epci_siren = $1)";
     let query = diesel::sql_query(format!(
         "WITH sums AS ( \
-           SELECT o.buyer_id, sum(l.total_ht_cents) AS total, \
-                  sum(l.total_ht_cents) FILTER (WHERE 'BIO' = ANY(l.labels)) AS bio, \
-                  sum(l.total_ht_cents) FILTER (WHERE ({CATEGORY_SQL}) <> 'none') AS egalim, \
-                  sum(l.total_ht_cents) FILTER (WHERE l.family IN ('VIANDES_VOLAILLES', 'PRODUITS_DE_LA_MER')) AS meat_fish, \
-                  sum(l.total_ht_cents) FILTER (WHERE l.family IN ('VIANDES_VOLAILLES', 'PRODUITS_DE_LA_MER') \
+           SELECT o.buyer_id, sum({LINE_HT}) AS total, \
+                  sum({LINE_HT}) FILTER (WHERE 'BIO' = ANY(l.labels)) AS bio, \
+                  sum({LINE_HT}) FILTER (WHERE ({CATEGORY_SQL}) <> 'none') AS egalim, \
+                  sum({LINE_HT}) FILTER (WHERE l.family IN ('VIANDES_VOLAILLES', 'PRODUITS_DE_LA_MER')) AS meat_fish, \
+                  sum({LINE_HT}) FILTER (WHERE l.family IN ('VIANDES_VOLAILLES', 'PRODUITS_DE_LA_MER') \
                                                   AND ({CATEGORY_SQL}) <> 'none') AS meat_fish_egalim, \
-                  sum(l.total_ht_cents) FILTER (WHERE {local}) AS local, \
-                  sum(l.total_ht_cents) FILTER (WHERE 'BIO' = ANY(l.labels) OR {local}) AS organic_or_local \
+                  sum({LINE_HT}) FILTER (WHERE {local}) AS local, \
+                  sum({LINE_HT}) FILTER (WHERE 'BIO' = ANY(l.labels) OR {local}) AS organic_or_local \
            {COUNTED_LINES} AND o.delivery_date BETWEEN $2 AND $3 GROUP BY o.buyer_id) \
          SELECT b.id, b.name, coalesce(s.total, 0)::bigint AS total, coalesce(s.bio, 0)::bigint AS bio, \
                 coalesce(s.egalim, 0)::bigint AS egalim, coalesce(s.meat_fish, 0)::bigint AS meat_fish, \

@@ -15,7 +15,7 @@ use super::package::{
     self, LABEL_GROUPS, ORIGIN_CLASSES, PAGE_ROWS, SECTOR_CATEGORIES, SUPPLIER_KINDS, UNIT_KINDS,
     VALUE_BANDS,
 };
-use crate::egalim::queries::{COUNTED_LINES, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
+use crate::egalim::queries::{COUNTED_LINES, LINE_HT, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
 use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transaction_pages};
 
@@ -145,9 +145,9 @@ fn lines_select() -> String {
     let sector_category = Codes::encode(&SECTOR_CATEGORIES, SECTOR_CATEGORY_SQL);
     let supplier_kind = Codes::encode(&SUPPLIER_KINDS, "s.kind");
     let unit_kind = Codes::encode(&UNIT_KINDS, UNIT_KIND_SQL);
-    let value_band = value_band_sql("l.total_ht_cents");
+    let value_band = value_band_sql(LINE_HT);
     format!(
-        "SELECT o.supplier_id, o.buyer_id, l.total_ht_cents AS value, \
+        "SELECT o.supplier_id, o.buyer_id, {LINE_HT} AS value, \
                 date_trunc('month', o.delivery_date::timestamp)::date AS month, {family} AS family, \
                 {label_group} AS label_group, {origin_class} AS origin_class, \
                 {sector_category} AS sector_category, {supplier_kind} AS supplier_kind, \

@@ -776,6 +776,22 @@ async fn payments_and_credits_settle_an_invoice_and_lateness_costs_interest_and_
         .await;
     assert_problem(response, 403, "forbidden").await;
 
+    // EGalim counts what was delivered, less what credit notes take off.
+    let egalim = || {
+        let path = format!(
+            "/api/v1/canteens/{}/egalim?from={}&to={}",
+            w.canteen,
+            today,
+            today + Days::new(60)
+        );
+        let app = &w.app;
+        let token = w.claire.access.clone();
+        async move {
+            let report: Value = app.get_as(&path, &token).await.json().await.unwrap();
+            report["totals"]["total_ht_cents"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(egalim().await, 18000);
     // 10 kg credited: what is left to pay drops by their 18.99 €.
     let response = w
         .app
@@ -788,6 +804,7 @@ async fn payments_and_credits_settle_an_invoice_and_lateness_costs_interest_and_
     assert_eq!(response.status(), 201);
     let note: Value = response.json().await.unwrap();
     assert_eq!(note["totals"]["ttc_cents"], 1899);
+    assert_eq!(egalim().await, 18000 - 1800);
     // Crediting past what is left is refused, per line.
     let response = w
         .app
