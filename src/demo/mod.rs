@@ -7,6 +7,7 @@ mod agreements;
 mod catalogue;
 mod consultations;
 mod history;
+mod invoicing;
 mod territory;
 
 use anyhow::{Context, bail};
@@ -155,6 +156,7 @@ pub async fn ensure(database_url: &str) -> anyhow::Result<Vec<Account>> {
                     history::finish(conn).await?;
                     consultations::seed(conn).await?;
                     agreements::seed(conn, today).await?;
+                    invoicing::seed(conn, today).await?;
                     Ok(lines)
                 })
                 .await

@@ -127,6 +127,23 @@ async fn the_demo_seeds_a_living_territory_once_and_its_accounts_work() {
                 .unwrap();
             assert!(orders["items"].as_array().unwrap().len() > 10, "{me}");
         }
+        if *role == "farm" {
+            // Last month's statements, each with its EN 16931 file.
+            let farm = me["organisation"]["organisation_id"].as_str().unwrap();
+            let invoices: Value = app
+                .get_as(&format!("/api/v1/organisations/{farm}/invoices"), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let items = invoices["items"].as_array().unwrap();
+            assert!(!items.is_empty(), "{invoices}");
+            let first = items[0]["id"].as_str().unwrap();
+            let xml = app
+                .get_as(&format!("/api/v1/invoices/{first}/cii.xml"), token)
+                .await;
+            assert_eq!(xml.status(), 200);
+        }
     }
 }
 
