@@ -159,6 +159,12 @@ pub async fn revoke_mandate(
     ))
 }
 
+/// The document, read with a connection given back before it is rendered.
+async fn document(state: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<Invoice> {
+    let mut conn = state.pool.get().await?;
+    service::read(&mut conn, user, id).await
+}
+
 fn created(invoice: Invoice) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/invoices/{}", invoice.id)))
@@ -248,10 +254,7 @@ pub async fn get(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<Invoice>> {
-    let mut conn = state.pool.get().await?;
-    Ok(web::Json(
-        service::read(&mut conn, &user, id.into_inner()).await?,
-    ))
+    Ok(web::Json(document(&state, &user, id.into_inner()).await?))
 }
 
 /// The document as EN 16931 CII D16B XML: the file a supplier or its
@@ -275,9 +278,7 @@ pub async fn get_cii(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let invoice = service::read(&mut conn, &user, id.into_inner()).await?;
-    drop(conn);
+    let invoice = document(&state, &user, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/xml; charset=utf-8")
         .insert_header((
@@ -307,9 +308,7 @@ pub async fn get_print(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let invoice = service::read(&mut conn, &user, id.into_inner()).await?;
-    drop(conn);
+    let invoice = document(&state, &user, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(print::render(&invoice)))
