@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 summary=target/bench-summary
 : >"$summary"
-for bench in communes catalog checkout egalim opendata login consultations standing; do
+for bench in communes catalog checkout egalim opendata login consultations standing invoices; do
   echo "== $bench"
   # opendata takes a number of runs, standing nothing, the others seconds
   # per measurement.
