@@ -120,6 +120,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    opendata_payment_delays (release_id, seq) {
+        release_id -> Uuid,
+        seq -> Int4,
+        month -> Text,
+        sector_category -> Text,
+        invoices -> Nullable<Int4>,
+        median_days -> Nullable<Numeric>,
+        status -> Text,
+    }
+}
+
+diesel::table! {
     opendata_supply_stats (release_id, seq) {
         release_id -> Uuid,
         seq -> Int4,
@@ -361,6 +373,7 @@ diesel::joinable!(offers -> communes (producer_commune_insee));
 diesel::joinable!(offers -> organisations (supplier_id));
 diesel::joinable!(opendata_releases -> epcis (epci_siren));
 diesel::joinable!(opendata_releases -> users (published_by));
+diesel::joinable!(opendata_payment_delays -> opendata_releases (release_id));
 diesel::joinable!(opendata_supply_stats -> opendata_releases (release_id));
 diesel::joinable!(opendata_transaction_pages -> opendata_releases (release_id));
 diesel::joinable!(organisations -> communes (commune_insee));
@@ -382,6 +395,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_known_pairs,
     memberships,
     offers,
+    opendata_payment_delays,
     opendata_releases,
     opendata_supply_stats,
     opendata_transaction_pages,
@@ -529,6 +543,7 @@ diesel::table! {
         accepted_at -> Nullable<Timestamptz>,
         ended_at -> Nullable<Timestamptz>,
         termination_reason -> Nullable<Text>,
+        payment_days -> Nullable<Int2>,
     }
 }
 

@@ -15,6 +15,12 @@ use crate::schema::{
     invitations, memberships, organisations, users,
 };
 
+/// The category of the main sector of canteen profile `cp`, grouped as
+/// ma-cantine groups sectors ("autres" goes with leisure): one of
+/// `opendata::package::SECTOR_CATEGORIES`.
+pub(crate) const SECTOR_CATEGORY_SQL: &str = "CASE WHEN cp.sectors[1] LIKE 'autres%' THEN 'loisir' \
+     ELSE split_part(cp.sectors[1], '_', 1) END";
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {

@@ -31,6 +31,7 @@ use crate::orders::dto::OrganisationRef;
     "status": "active",
     "created_at": "2026-12-29T10:02:11Z",
     "buyer_reference": "EJ-2027-0042",
+    "payment_days": 20,
     "lines": [{"line_no": 0, "offer_id": null, "description": "Carottes lavées, calibre moyen",
                "family": "FRUITS_ET_LEGUMES", "labels": ["BIO"], "origin": "FRANCE",
                "producer": {"id": "0193a6f2-7c1e-7d3a-9c51-2f6e8b1d4a12", "name": "Ferme de l'Envol"},
@@ -78,6 +79,10 @@ pub struct Contract {
     pub ended_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_reason: Option<String>,
+    /// Days from delivery to the due date of its invoices, when shorter
+    /// than the supplier's own terms; `null` for the supplier's terms.
+    #[schema(minimum = 0, maximum = 30)]
+    pub payment_days: Option<i16>,
     /// What it sells, at what price.
     pub lines: Vec<ContractLine>,
     /// What orders not cancelled or rejected take under it, HT, in cents.
@@ -126,6 +131,7 @@ pub struct Tier {
     "valid_from": "2027-01-04",
     "valid_until": "2027-07-03",
     "max_amount_ht_cents": 3500000,
+    "payment_days": 20,
     "lines": [
         {"offer_id": "0193a6f2-8a10-7b22-8f3e-5c9d0e1f2a31", "unit_price_cents": 180, "vat_rate": "5.5",
          "tiers": [{"min_quantity": "200", "unit_price_cents": 165}]},
@@ -154,6 +160,11 @@ pub struct ContractRequest {
     /// refused.
     #[schema(minimum = 1)]
     pub max_amount_ht_cents: Option<i64>,
+    /// Days from delivery to the due date of its invoices, 0 to 30, when
+    /// shorter than the supplier's own terms (the law caps perishable food
+    /// at 30).
+    #[schema(minimum = 0, maximum = 30)]
+    pub payment_days: Option<i16>,
     #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<ContractLineRequest>,
 }

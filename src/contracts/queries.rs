@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{
-    Array, BigInt, Date, Int2, Int4, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
+    Array, BigInt, Date, Int2, Int4, Nullable, Numeric, SmallInt, Text, Timestamptz,
+    Uuid as SqlUuid,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
@@ -134,6 +135,9 @@ pub struct ContractRow {
     pub ended_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Text>)]
     pub termination_reason: Option<String>,
+    /// Days from delivery to the due date, when shorter than the supplier's.
+    #[diesel(sql_type = Nullable<SmallInt>)]
+    pub payment_days: Option<i16>,
     /// What orders not cancelled or rejected take under it, HT.
     #[diesel(sql_type = BigInt)]
     pub consumed_ht_cents: i64,
@@ -161,7 +165,7 @@ const SELECT: &str = "SELECT k.id, k.number, k.consultation_id, l.number AS lot_
             k.family, k.description, k.unit, k.unit_price_cents, k.vat_rate, k.quantity, \
             k.max_amount_ht_cents, k.amount_ht_cents, k.valid_from, k.valid_until, \
             STATUS AS status, k.created_at, k.buyer_reference, k.proposed_by, k.accepted_at, \
-            k.ended_at, k.termination_reason, CONSUMED AS consumed_ht_cents \
+            k.ended_at, k.termination_reason, k.payment_days, CONSUMED AS consumed_ht_cents \
        FROM contracts k \
        LEFT JOIN consultation_lots l ON l.id = k.lot_id \
        JOIN organisations b ON b.id = k.buyer_id \
@@ -383,6 +387,7 @@ pub struct NewContract<'a> {
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
     pub max_amount_ht_cents: Option<i64>,
+    pub payment_days: Option<i16>,
     pub lines: &'a [LineRow],
 }
 
@@ -396,10 +401,10 @@ pub async fn insert_direct(conn: &mut AsyncPgConnection, c: &NewContract<'_>) ->
     diesel::sql_query(
         "INSERT INTO contracts (id, number, buyer_id, supplier_id, family, description, unit, \
                 unit_price_cents, vat_rate, max_amount_ht_cents, amount_ht_cents, valid_from, \
-                valid_until, status, buyer_reference, proposed_by) \
+                valid_until, status, buyer_reference, proposed_by, payment_days) \
          VALUES ($1, 'SES' || to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYY') || '-' \
                        || lpad(nextval('contracts_number_seq')::text, 6, '0'), \
-                 $2, $3, $4, $5, $6, $7, $8, $9, coalesce($9, 0), $10, $11, 'proposed', $12, $13)",
+                 $2, $3, $4, $5, $6, $7, $8, $9, coalesce($9, 0), $10, $11, 'proposed', $12, $13, $14)",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(c.buyer_id)
@@ -414,6 +419,7 @@ pub async fn insert_direct(conn: &mut AsyncPgConnection, c: &NewContract<'_>) ->
     .bind::<Date, _>(c.valid_until)
     .bind::<Nullable<Text>, _>(c.buyer_reference)
     .bind::<SqlUuid, _>(c.proposed_by)
+    .bind::<Nullable<SmallInt>, _>(c.payment_days)
     .execute(conn)
     .await?;
     let canteens: Vec<_> = c

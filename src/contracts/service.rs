@@ -97,6 +97,7 @@ fn view(row: ContractRow, lines: Vec<LineRow>) -> ApiResult<Contract> {
         accepted_at: row.accepted_at,
         ended_at: row.ended_at,
         termination_reason: row.termination_reason,
+        payment_days: row.payment_days,
         lines: lines.into_iter().map(line_view).collect::<ApiResult<_>>()?,
         consumed_ht_cents: row.consumed_ht_cents,
     })
@@ -156,6 +157,9 @@ fn check_request(body: &ContractRequest, today: chrono::NaiveDate) -> Vec<FieldE
     }
     if body.valid_until < today {
         errors.push(FieldError::new("valid_until", "is in the past"));
+    }
+    if body.payment_days.is_some_and(|d| !(0..=30).contains(&d)) {
+        errors.push(FieldError::new("payment_days", "0 to 30"));
     }
     if body
         .max_amount_ht_cents
@@ -408,6 +412,7 @@ pub async fn propose(
                     valid_from: body.valid_from,
                     valid_until: body.valid_until,
                     max_amount_ht_cents: body.max_amount_ht_cents,
+                    payment_days: body.payment_days,
                     lines: &lines,
                 },
             )

@@ -159,6 +159,8 @@ pub async fn seed(conn: &mut AsyncPgConnection, today: NaiveDate) -> anyhow::Res
                 valid_from: today - Days::new(90),
                 valid_until: today + Days::new(275),
                 max_amount_ht_cents: Some(2_000_000),
+                // Public buyers pay sooner under their own contracts.
+                payment_days: Some(20),
                 lines: &lines,
             },
         )

@@ -164,3 +164,25 @@ pub struct Progress {
     pub all_canteens: Vec<Target>,
     pub canteens: Vec<CanteenShares>,
 }
+
+/// How fast the territory's canteens pay their suppliers.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "authority_id": "0193a6f2-7c1e-7d3a-9c51-2f6e8b1d4a13",
+    "epci": "200057859",
+    "period": {"from": "2026-01-01", "to": "2026-12-31"},
+    "groups": [
+        {"group": "education", "canteens": 14, "invoices_paid": 150, "median_days_to_pay": 27.5,
+         "paid_late": 12, "unpaid_overdue": 3},
+        {"group": "all", "canteens": 20, "invoices_paid": 210, "median_days_to_pay": 28.0,
+         "paid_late": 19, "unpaid_overdue": 4}
+    ]
+}))]
+pub struct PaymentDelays {
+    pub authority_id: Uuid,
+    pub epci: String,
+    /// Payments completed, and due dates fallen, in this period.
+    pub period: Period,
+    /// Each sector category with invoices, then `all`.
+    pub groups: Vec<crate::invoices::delays::DelayGroup>,
+}

@@ -18,6 +18,7 @@ use crate::db::{DbConn, Work};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::Query;
 use crate::http::negotiate::{csv_response, csv_table, csv_text, wants_csv};
+use crate::invoices;
 
 const PROBLEM: &str = "application/problem+json";
 /// The longest period a request may cover.
@@ -412,5 +413,87 @@ pub async fn territory_progress(
         all_canteens: all.targets(),
         canteens,
         period,
+    }))
+}
+
+/// How fast the canteens of the authority's EPCI pay their suppliers, per
+/// sector category and all together: invoices whose payment was completed
+/// in the period, the median days from issue to payment, those paid after
+/// their due date, and those fallen due in the period and still unpaid.
+/// Credit notes are not counted, nor invoices settled by credit notes alone.
+#[utoipa::path(
+    tag = "egalim",
+    operation_id = "territory_payment_delays",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The authority"), PeriodQuery),
+    responses(
+        (status = 200, description = "The payment delays, as JSON or CSV (one row per group)", content(
+            (PaymentDelays = "application/json"),
+            (String = "text/csv", example = "group,canteens,invoices_paid,median_days_to_pay,paid_late,unpaid_overdue\neducation,14,150,27.5,12,3\nall,20,210,28,19,4\n")
+        )),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The authority is not verified", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/authorities/{id}/payment-delays")]
+pub async fn territory_payment_delays(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Query(query): Query<PeriodQuery>,
+) -> ApiResult<HttpResponse> {
+    let csv = wants_csv(&req, query.format);
+    let id = id.into_inner();
+    let mut conn = state.pool.get().await?;
+    let period = period(&mut conn, query.year, query.from, query.to).await?;
+    let epci = readable_authority(&mut conn, &user, id).await?;
+    let today = crate::clock::today_in_paris(&mut conn).await?;
+    let payments = invoices::queries::territory_payments(
+        &mut conn,
+        &epci,
+        period.from,
+        period.to,
+        Some(today),
+    )
+    .await?;
+    let groups = invoices::delays::by_group(&payments);
+    if csv {
+        let header = [
+            "group",
+            "canteens",
+            "invoices_paid",
+            "median_days_to_pay",
+            "paid_late",
+            "unpaid_overdue",
+        ];
+        let body = csv_table(
+            &header,
+            groups.iter().map(|g| {
+                vec![
+                    g.group.clone(),
+                    g.canteens.to_string(),
+                    g.invoices_paid.to_string(),
+                    g.median_days_to_pay
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    g.paid_late.to_string(),
+                    g.unpaid_overdue.to_string(),
+                ]
+            }),
+        )?;
+        return Ok(csv_response(
+            &format!("payment-delays-{epci}-{}-{}.csv", period.from, period.to),
+            body,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(PaymentDelays {
+        authority_id: id,
+        epci,
+        period,
+        groups,
     }))
 }

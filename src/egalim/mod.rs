@@ -1,5 +1,5 @@
 //! EGalim indicators of a canteen, its ma-cantine export, and the supply
-//! statistics and progress of an authority's territory.
+//! statistics, progress and payment delays of an authority's territory.
 
 pub mod dto;
 mod handlers;
@@ -11,5 +11,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(handlers::canteen_indicators)
         .service(handlers::ma_cantine_purchases)
         .service(handlers::territory_statistics)
-        .service(handlers::territory_progress);
+        .service(handlers::territory_progress)
+        .service(handlers::territory_payment_delays);
 }

@@ -4,9 +4,11 @@
 //! changes (the database refuses it) and is corrected by credit notes; the
 //! supplier records payments and the job runner marks what is overdue.
 //! `rules` decides without I/O; `cii` writes EN 16931 CII XML and `print` a
-//! page a person can read. docs/invoices.md has the rules and formats.
+//! page a person can read; `delays` sums up how fast canteens pay.
+//! docs/invoices.md has the rules and formats.
 
 pub mod cii;
+pub mod delays;
 pub mod dto;
 mod handlers;
 mod print;

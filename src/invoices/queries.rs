@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Date, Int2, Int4, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Date, Int2, Int4, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -448,6 +448,57 @@ pub async fn mark_overdue(
          RETURNING i.id, i.supplier_id, i.buyer_id, i.number",
     )
     .bind::<Date, _>(today)
+    .load(conn)
+    .await
+}
+
+/// An invoice of a territory's canteen, as payment statistics count it.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct TerritoryPayment {
+    /// The canteen's sector category (`SECTOR_CATEGORY_SQL`).
+    #[diesel(sql_type = Text)]
+    pub sector_category: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub buyer_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub supplier_id: Uuid,
+    #[diesel(sql_type = Date)]
+    pub issue_date: NaiveDate,
+    #[diesel(sql_type = Date)]
+    pub due_date: NaiveDate,
+    /// The day the last payment settled it; none while unpaid.
+    #[diesel(sql_type = Nullable<Date>)]
+    pub paid_on: Option<NaiveDate>,
+}
+
+/// The invoices (not credit notes) of the verified canteens located in EPCI
+/// `epci` that were paid from `from` to `to`, and, with `unpaid_due_before`,
+/// those due in that period before that day and still not paid. An invoice settled by credit notes
+/// alone was never paid by its buyer and does not count.
+pub async fn territory_payments(
+    conn: &mut AsyncPgConnection,
+    epci: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    unpaid_due_before: Option<NaiveDate>,
+) -> QueryResult<Vec<TerritoryPayment>> {
+    use crate::accounts::queries::SECTOR_CATEGORY_SQL;
+    use crate::egalim::queries::TERRITORY_CANTEENS;
+    diesel::sql_query(format!(
+        "SELECT {SECTOR_CATEGORY_SQL} AS sector_category, i.buyer_id, i.supplier_id, \
+                i.issue_date, i.due_date, f.paid_on \
+           FROM invoices i \
+           JOIN invoice_follow_up f ON f.invoice_id = i.id \
+           JOIN canteen_profiles cp ON cp.organisation_id = i.buyer_id \
+          WHERE i.type_code = 380 \
+            AND i.buyer_id IN (SELECT {TERRITORY_CANTEENS}) \
+            AND ((f.status = 'paid' AND f.paid_cents > 0 AND f.paid_on BETWEEN $2 AND $3) \
+                 OR (f.status <> 'paid' AND i.due_date BETWEEN $2 AND $3 AND i.due_date < $4))"
+    ))
+    .bind::<Text, _>(epci)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Nullable<Date>, _>(unpaid_due_before)
     .load(conn)
     .await
 }

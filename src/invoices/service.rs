@@ -301,21 +301,33 @@ pub async fn issue(
     body: IssueRequest,
 ) -> ApiResult<Invoice> {
     let today = today_in_paris(conn).await?;
+    let id = issue_on(conn, user, supplier, body, today).await?;
+    read(conn, user, id).await
+}
+
+/// [`issue`] on `today`, returning the invoice's id: the demonstration
+/// replays past months with it, in the order of their dates (numbers stay
+/// chronological).
+pub(crate) async fn issue_on(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    supplier: Uuid,
+    body: IssueRequest,
+    today: NaiveDate,
+) -> ApiResult<Uuid> {
     let mandate_id = issuer(conn, user, supplier, Series::Invoice, today).await?;
     let errors = check_issue(&body);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let id = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let row = prepare(conn, user, supplier, &body, mandate_id, today).await?;
-            let id = row.0.id;
-            queries::insert(conn, &row.0, &row.1, &row.2).await?;
-            tell(conn, &row.0, "invoice.issued").await?;
-            Ok(id)
-        })
-        .await?;
-    read(conn, user, id).await
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let row = prepare(conn, user, supplier, &body, mandate_id, today).await?;
+        let id = row.0.id;
+        queries::insert(conn, &row.0, &row.1, &row.2).await?;
+        tell(conn, &row.0, "invoice.issued").await?;
+        Ok(id)
+    })
+    .await
 }
 
 /// Tells both parties, through their feeds, that a document was issued or
@@ -483,12 +495,18 @@ async fn prepare(
         _ => None,
     };
 
-    // BT-12 and the default BT-13: the one contract the lines were bought under.
-    let contracts: BTreeSet<Uuid> = order_lines.iter().filter_map(|l| l.contract_id).collect();
-    let contract = match contracts.iter().next() {
-        Some(id) if contracts.len() == 1 => crate::contracts::queries::find(conn, *id).await?,
-        _ => None,
-    };
+    // BT-12 and the default BT-13: the one contract the lines were bought
+    // under. Every contract's payment terms bind, the shortest first.
+    let contract_ids: BTreeSet<Uuid> = order_lines.iter().filter_map(|l| l.contract_id).collect();
+    let mut contracts = Vec::with_capacity(contract_ids.len());
+    for id in &contract_ids {
+        contracts.extend(crate::contracts::queries::find(conn, *id).await?);
+    }
+    let payment_days = contracts
+        .iter()
+        .filter_map(|c| c.payment_days)
+        .fold(seller_profile.payment_days, i16::min);
+    let contract = (contracts.len() == 1).then(|| contracts.remove(0));
     let engagement_number = body
         .engagement_number
         .as_deref()
@@ -525,7 +543,7 @@ async fn prepare(
         None if first != last => Some((first, last)),
         None => None,
     };
-    let days = u16::try_from(seller_profile.payment_days).unwrap_or(30);
+    let days = u16::try_from(payment_days).unwrap_or(30);
     let (n, issue_date) = queries::allocate_number(conn, supplier, Series::Invoice, today).await?;
     let due = rules::due_date(last, period.is_some(), days).max(issue_date);
     let t = totals(lines.iter().map(|l| (l.vat_rate, l.net_cents)));
@@ -1009,6 +1027,19 @@ pub async fn record_payment(
     invoice: Uuid,
     body: PaymentRequest,
 ) -> ApiResult<Invoice> {
+    let today = today_in_paris(conn).await?;
+    record_payment_on(conn, user, invoice, body, today).await?;
+    read(conn, user, invoice).await
+}
+
+/// [`record_payment`] as of `today` (the demonstration's past months).
+pub(crate) async fn record_payment_on(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    invoice: Uuid,
+    body: PaymentRequest,
+    today: NaiveDate,
+) -> ApiResult<()> {
     let row = readable(conn, user, invoice).await?;
     let access = access(conn, row.supplier_id, Some(user)).await?;
     if access.role.is_none() {
@@ -1022,7 +1053,6 @@ pub async fn record_payment(
             "a credit note is not paid: it lowers what its invoice asks".into(),
         ));
     }
-    let today = today_in_paris(conn).await?;
     let mut errors = Vec::new();
     if body.amount_cents <= 0 {
         errors.push(FieldError::new("amount_cents", "must be more than 0"));
@@ -1078,8 +1108,7 @@ pub async fn record_payment(
         tell(conn, &row, &format!("invoice.{status}")).await?;
         Ok(())
     })
-    .await?;
-    read(conn, user, invoice).await
+    .await
 }
 
 /// The job: invoices unpaid past their due date become overdue, once, and

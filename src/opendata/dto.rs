@@ -42,7 +42,7 @@ pub struct ReleaseLinks {
     )]
     pub datapackage: String,
     /// `supply_stats.csv`, `supply_stats.json`, `transactions.csv`,
-    /// `transactions.json`.
+    /// `transactions.json`, `payment_delays.csv`, `payment_delays.json`.
     pub files: Vec<String>,
 }
 

@@ -337,7 +337,7 @@ pub async fn get_datapackage(
     operation_id = "get_release_file",
     params(
         ("id" = Uuid, Path, description = "The release"),
-        ("file" = String, Path, description = "supply_stats.csv, supply_stats.json, transactions.csv or transactions.json",
+        ("file" = String, Path, description = "supply_stats.csv, supply_stats.json, transactions.csv, transactions.json, payment_delays.csv or payment_delays.json",
             example = "transactions.csv"),
     ),
     responses(
@@ -358,7 +358,7 @@ pub async fn get_release_file(
 ) -> ApiResult<HttpResponse> {
     let (id, name) = path.into_inner();
     let file = File::from_name(&name).ok_or_else(|| {
-        ApiError::not_found("no such file; a release has supply_stats.csv, supply_stats.json, transactions.csv and transactions.json")
+        ApiError::not_found("no such file; a release has supply_stats.csv, supply_stats.json, transactions.csv, transactions.json, payment_delays.csv and payment_delays.json")
     })?;
     let (row, _) = find(&state, id).await?;
     let (etag, modified) = validators(&row, file.name());

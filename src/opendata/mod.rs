@@ -1,7 +1,8 @@
 //! Open data: the territory's supply published as an anonymised Frictionless
-//! data package (supply statistics and microdata), under statistical secrecy
-//! on both the suppliers' and the buyers' side. See `disclosure.rs` for the
-//! method and `docs/opendata.md` for what a reader of the data gets.
+//! data package (supply statistics and microdata, and how fast its canteens
+//! pay), under statistical secrecy on both the suppliers' and the buyers'
+//! side. See `disclosure.rs` and `payments.rs` for the method and
+//! `docs/opendata.md` for what a reader of the data gets.
 
 mod aggregate;
 pub mod disclosure;
@@ -9,6 +10,7 @@ pub mod dto;
 pub mod export;
 mod handlers;
 pub mod package;
+pub mod payments;
 pub mod queries;
 pub mod release;
 

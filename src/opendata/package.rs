@@ -10,7 +10,7 @@ use diesel_async::AsyncPgConnection;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::queries::{self, ReleaseRow, SupplyStatRow};
+use super::queries::{self, PaymentDelayRow, ReleaseRow, SupplyStatRow};
 use crate::codes::ProductFamily;
 
 pub const LABEL_GROUPS: [&str; 4] = ["bio", "siqo", "other", "none"];
@@ -55,6 +55,7 @@ pub const PAGE_ROWS: i64 = 10_000;
 pub enum Resource {
     SupplyStats,
     Transactions,
+    PaymentDelays,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +72,7 @@ pub struct File {
 }
 
 impl File {
-    pub const ALL: [File; 4] = [
+    pub const ALL: [File; 6] = [
         File {
             resource: Resource::SupplyStats,
             format: Format::Csv,
@@ -86,6 +87,14 @@ impl File {
         },
         File {
             resource: Resource::Transactions,
+            format: Format::Json,
+        },
+        File {
+            resource: Resource::PaymentDelays,
+            format: Format::Csv,
+        },
+        File {
+            resource: Resource::PaymentDelays,
             format: Format::Json,
         },
     ];
@@ -100,6 +109,8 @@ impl File {
             (Resource::SupplyStats, Format::Json) => "supply_stats.json",
             (Resource::Transactions, Format::Csv) => "transactions.csv",
             (Resource::Transactions, Format::Json) => "transactions.json",
+            (Resource::PaymentDelays, Format::Csv) => "payment_delays.csv",
+            (Resource::PaymentDelays, Format::Json) => "payment_delays.json",
         }
     }
 
@@ -134,7 +145,8 @@ impl File {
     }
 
     /// The next page of rows after `after`, encoded; the key of its last
-    /// row (a `supply_stats` seq, a `transactions` page), or `None` once the
+    /// row (a `supply_stats` or `payment_delays` seq, a `transactions`
+    /// page), or `None` once the
     /// rows are exhausted. `first` says no row came before.
     pub async fn page(
         self,
@@ -152,6 +164,17 @@ impl File {
                 let capacity = rows.len() * 160;
                 Ok(Some((
                     self.encode(rows.into_iter().map(supply_stat_cells), first, capacity),
+                    last,
+                )))
+            }
+            Resource::PaymentDelays => {
+                let rows = queries::payment_delays_page(conn, release, after, PAGE_ROWS).await?;
+                let Some(last) = rows.last().map(|r| i64::from(r.seq)) else {
+                    return Ok(None);
+                };
+                let capacity = rows.len() * 80;
+                Ok(Some((
+                    self.encode(rows.into_iter().map(payment_delay_cells), first, capacity),
                     last,
                 )))
             }
@@ -241,6 +264,16 @@ fn supply_stat_cells(r: SupplyStatRow) -> Vec<Cell<'static>> {
     ]
 }
 
+fn payment_delay_cells(r: PaymentDelayRow) -> Vec<Cell<'static>> {
+    vec![
+        Cell::Text(r.month.into()),
+        Cell::Text(r.sector_category.into()),
+        number(r.invoices),
+        number(r.median_days),
+        Cell::Text(r.status.into()),
+    ]
+}
+
 /// A value of a frozen `transactions` line: every column is a code.
 fn transaction_cell(value: &str) -> Cell<'_> {
     if value.is_empty() {
@@ -310,6 +343,7 @@ fn fields(resource: Resource) -> &'static [Field] {
     match resource {
         Resource::SupplyStats => &SUPPLY_STATS_FIELDS,
         Resource::Transactions => &TRANSACTIONS_FIELDS,
+        Resource::PaymentDelays => &PAYMENT_DELAYS_FIELDS,
     }
 }
 
@@ -489,6 +523,52 @@ const TRANSACTIONS_FIELDS: [Field; 9] = [
     },
 ];
 
+const PAYMENT_DELAYS_FIELDS: [Field; 5] = [
+    Field {
+        name: "month",
+        schema: |_| {
+            json!({"type": "yearmonth", "format": "default",
+        "description": "Month in which the invoices' payment was completed", "constraints": {"required": true}})
+        },
+    },
+    Field {
+        name: "sector_category",
+        schema: |_| {
+            enumeration(
+                &SECTOR_CATEGORIES,
+                true,
+                "Category of the paying canteen's main sector",
+            )
+        },
+    },
+    Field {
+        name: "invoices",
+        schema: |r| {
+            json!({"type": "integer", "description":
+        "Invoices (not credit notes) whose payment was completed that month; empty when suppressed",
+        "constraints": {"minimum": min_units(r)}})
+        },
+    },
+    Field {
+        name: "median_days",
+        schema: |_| {
+            amount(
+                "Median days from the invoice's issue to its payment (the buyer's délai global de paiement); empty when suppressed",
+            )
+        },
+    },
+    Field {
+        name: "status",
+        schema: |_| {
+            enumeration(
+                &["published", "suppressed"],
+                true,
+                "suppressed: hidden by the statistical secrecy (no or too few canteens or suppliers, one behind most of the invoices, or two that would know a third's count)",
+            )
+        },
+    },
+];
+
 fn table_schema(resource: Resource, release: &ReleaseRow) -> Value {
     let fields: Vec<Value> = fields(resource)
         .iter()
@@ -525,6 +605,7 @@ pub fn datapackage(release: &ReleaseRow, epci_name: &str) -> Value {
         value
     };
     const STATS: &str = "Delivered supply by month, product family, label group, origin and buyer sector, with totals; numbers failing the statistical secrecy are empty with status suppressed";
+    const DELAYS: &str = "How fast the canteens paid their suppliers: invoices paid by month and buyer sector, with the median days from issue to payment; rows failing the statistical secrecy are empty with status suppressed";
     const MICRO: &str = "One row per delivered line of a published cell: no identifier, no name, no exact date or place, no quantity, the value as a band; rows generalised (*) or left out to keep every class of rows anonymous";
     let mut resources = vec![
         resource("supply_stats", File::ALL[0], "Supply statistics", STATS),
@@ -552,11 +633,23 @@ pub fn datapackage(release: &ReleaseRow, epci_name: &str) -> Value {
             MICRO,
         ));
     }
+    resources.push(resource(
+        "payment_delays",
+        File::ALL[4],
+        "Payment delays",
+        DELAYS,
+    ));
+    resources.push(resource(
+        "payment_delays_json",
+        File::ALL[5],
+        "Payment delays (JSON)",
+        DELAYS,
+    ));
     json!({
         "name": format!("sesame-supply-{}-{}-{}", release.epci_siren,
             release.period_from.format("%Y%m"), release.period_to.format("%Y%m")),
         "title": format!("Approvisionnement de la restauration collective — {epci_name}, {period}"),
-        "description": format!("What the canteens of {epci_name} received through Sésame over {period}: supply statistics and anonymised transactions, under statistical secrecy on both the suppliers' and the buyers' side."),
+        "description": format!("What the canteens of {epci_name} received through Sésame over {period}: supply statistics, anonymised transactions and payment delays, under statistical secrecy on both the suppliers' and the buyers' side."),
         "version": format!("{}.0.0", release.version),
         "created": release.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         "licenses": [{"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence 2.0",

@@ -15,14 +15,13 @@ use super::package::{
     self, LABEL_GROUPS, ORIGIN_CLASSES, PAGE_ROWS, SECTOR_CATEGORIES, SUPPLIER_KINDS, UNIT_KINDS,
     VALUE_BANDS,
 };
+use crate::accounts::queries::SECTOR_CATEGORY_SQL;
 use crate::egalim::queries::{COUNTED_LINES, LINE_HT, ORIGIN_CLASS_SQL, TERRITORY_CANTEENS};
 use crate::egalim::rules::CATEGORY_SQL;
-use crate::schema::{opendata_releases, opendata_supply_stats, opendata_transaction_pages};
+use crate::schema::{
+    opendata_payment_delays, opendata_releases, opendata_supply_stats, opendata_transaction_pages,
+};
 
-/// The first sector of a canteen, grouped as ma-cantine groups sectors
-/// ("autres" goes with leisure).
-const SECTOR_CATEGORY_SQL: &str = "CASE WHEN cp.sectors[1] LIKE 'autres%' THEN 'loisir' \
-     ELSE split_part(cp.sectors[1], '_', 1) END";
 /// Kilograms, litres or pieces, whatever the unit sold (a crate counts by
 /// its net content).
 const UNIT_KIND_SQL: &str = "CASE coalesce(l.package_net_unit, l.unit) \
@@ -382,6 +381,50 @@ pub async fn insert_supply_stats(
             .await?;
     }
     Ok(())
+}
+
+/// A frozen row of `payment_delays`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = opendata_payment_delays)]
+pub struct PaymentDelayRow {
+    pub release_id: Uuid,
+    pub seq: i32,
+    pub month: String,
+    pub sector_category: String,
+    pub invoices: Option<i32>,
+    pub median_days: Option<rust_decimal::Decimal>,
+    pub status: String,
+}
+
+/// A release's payment delays are a grid of months × sector categories: a
+/// few hundred rows at most, written and read at once.
+pub async fn insert_payment_delays(
+    conn: &mut AsyncPgConnection,
+    rows: &[PaymentDelayRow],
+) -> QueryResult<()> {
+    diesel::insert_into(opendata_payment_delays::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The rows of a release's `payment_delays` after `after`.
+pub async fn payment_delays_page(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<PaymentDelayRow>> {
+    let after = i32::try_from(after).unwrap_or(i32::MAX);
+    opendata_payment_delays::table
+        .filter(opendata_payment_delays::release_id.eq(id))
+        .filter(opendata_payment_delays::seq.gt(after))
+        .order(opendata_payment_delays::seq)
+        .limit(limit)
+        .select(PaymentDelayRow::as_select())
+        .load(conn)
+        .await
 }
 
 /// The cells' keys as five parallel arrays, for `unnest`.

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::disclosure::{self, Key, Level, Status, SuppressionCounts, Table, Thresholds};
+use super::payments::{self, DelayCounts};
 use super::queries::{self, ReleaseRow, SupplyStatRow};
 use crate::error::{ApiError, ApiResult};
 
@@ -34,6 +35,9 @@ pub struct Disclosure {
     /// attacker combining everything published.
     pub protection_percent: u32,
     pub supply_stats: SuppressionCounts,
+    /// Rows of `payment_delays` published and suppressed.
+    #[serde(default)]
+    pub payment_delays: DelayCounts,
     /// Delivered lines in the period.
     pub lines: usize,
     /// Share of the period's value HT in published cells, in percent (0.1).
@@ -59,7 +63,9 @@ published cells and totals leaves every suppressed value open by protection_perc
 cell traded in has another hidden cell in its block, and the hidden cells of every published total pass the primary \
 rules together; microdata only for published cells, a line's value as a band; supplier kind, unit kind, then value \
 band generalised (*) per cell until every class of identical categories has k rows and passes the primary rules, \
-else left out.";
+else left out. Payment delays: per month and sector category, the invoices paid and their median days from issue \
+to payment, published when the invoices come from min_units canteens and suppliers with none above dominance_percent \
+of them and no two able to tell a third's count; no totals.";
 
 /// Parses `YYYY-MM` into the first day of that month.
 pub fn parse_month(value: &str) -> Option<NaiveDate> {
@@ -112,9 +118,10 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     let started = std::time::Instant::now();
     let lines = queries::stage_lines(conn, build.epci, build.from, build.to).await?;
     tracing::debug!(lines, elapsed = ?started.elapsed(), "open data: staged");
+    let months = months(build.from, build.to);
     let (items, classes) = queries::aggregate(conn)
         .await?
-        .finish(&months(build.from, build.to), &super::package::families());
+        .finish(&months, &super::package::families());
     tracing::debug!(lines, items = items.len(), elapsed = ?started.elapsed(), "open data: aggregated");
     let thresholds = build.thresholds;
     let levels = disclosure::microdata_levels(&classes, &thresholds);
@@ -148,6 +155,11 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
     queries::insert_release(conn, &release).await?;
     queries::insert_supply_stats(conn, &supply_stat_rows(build.id, &table)).await?;
     let written = queries::write_transactions(conn, build.id, build.epci, &microdata_cells).await?;
+    let paid =
+        crate::invoices::queries::territory_payments(conn, build.epci, build.from, build.to, None)
+            .await?;
+    let (delay_rows, delay_counts) = payments::rows(build.id, &months, &paid, &thresholds);
+    queries::insert_payment_delays(conn, &delay_rows).await?;
     let published = usize::try_from(written.published).unwrap_or(usize::MAX);
     tracing::debug!(published, elapsed = ?started.elapsed(), "open data: written");
     let suppressed = lines.saturating_sub(published);
@@ -157,6 +169,7 @@ pub async fn build(conn: &mut AsyncPgConnection, build: Build<'_>) -> ApiResult<
         below_defaults: thresholds.below_defaults(),
         protection_percent: 100 - thresholds.dominance_percent,
         supply_stats: table.counts(),
+        payment_delays: delay_counts,
         lines,
         value_published_cells_percent: percent(table.published_share(Level::Cell)),
         value_published_month_family_percent: percent(table.published_share(Level::MonthFamily)),

@@ -884,3 +884,111 @@ async fn payments_and_credits_settle_an_invoice_and_lateness_costs_interest_and_
     assert_eq!(paid["follow_up"]["paid_on"], json!(today));
     assert_eq!(paid["follow_up"]["outstanding_cents"], 0);
 }
+
+/// A contract may shorten the seller's payment terms, never beyond the 30
+/// days of perishable food: what was bought under it falls due sooner,
+/// what was bought from the catalog at the seller's 30 days.
+#[tokio::test]
+async fn a_contract_shortens_the_payment_terms_of_what_was_bought_under_it() {
+    let w = World::new().await;
+    seller_profiles(&w).await;
+    let today = paris_today(&w.app).await;
+    let contract = |payment_days: i64| {
+        json!({
+            "buyer_id": w.canteen, "supplier_id": w.farm_a,
+            "description": "Carottes de la Ferme de l'Envol",
+            "valid_from": today, "valid_until": today + Days::new(90),
+            "payment_days": payment_days,
+            "lines": [{"offer_id": w.carrots, "unit_price_cents": 150, "vat_rate": "5.5"}]
+        })
+    };
+    let response = w
+        .app
+        .post_json("/api/v1/contracts", &contract(31), Some(&w.marie.access))
+        .await;
+    let problem = assert_problem(response, 422, "validation-failed").await;
+    assert_eq!(error_fields(&problem), ["payment_days"]);
+    let response = w
+        .app
+        .post_json("/api/v1/contracts", &contract(12), Some(&w.marie.access))
+        .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let proposed: Value = response.json().await.unwrap();
+    assert_eq!(proposed["payment_days"], 12);
+    let contract_id = proposed["id"].as_str().unwrap().to_owned();
+    let accepted = w
+        .app
+        .post_json(
+            &format!("/api/v1/contracts/{contract_id}/accept"),
+            &json!({}),
+            Some(&w.claire.access),
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+
+    // One order under the contract, one of another product from the
+    // catalog (the contract's offer would get the contract's price and
+    // terms), each received.
+    let date = next(Weekday::Wed, 7);
+    let mut received_orders = Vec::new();
+    for line in [
+        json!({"contract_line": {"contract_id": contract_id, "line_no": 0}, "quantity": "10"}),
+        json!({"offer_id": w.potatoes, "quantity": "10"}),
+    ] {
+        let response = w
+            .checkout(
+                &w.claire,
+                &Uuid::now_v7().to_string(),
+                &json!({"buyer_id": w.canteen, "delivery_date": date, "lines": [line]}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let placed: Value = response.json().await.unwrap();
+        let id = placed["orders"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(w.act(&w.marie, &id, "accept", None).await.status(), 200);
+        let deliver = w
+            .act(&w.marie, &id, "deliver", Some(json!({"lines": []})))
+            .await;
+        assert_eq!(deliver.status(), 200, "{}", deliver.text().await.unwrap());
+        assert_eq!(w.act(&w.claire, &id, "receive", None).await.status(), 200);
+        received_orders.push(id);
+    }
+    let under_contract = issued(
+        &w,
+        &w.marie,
+        &w.farm_a,
+        json!({"orders": [received_orders[0]]}),
+    )
+    .await;
+    let from_catalog = issued(
+        &w,
+        &w.marie,
+        &w.farm_a,
+        json!({"orders": [received_orders[1]]}),
+    )
+    .await;
+    let due = |doc: &Value| {
+        doc["due_date"]
+            .as_str()
+            .unwrap()
+            .parse::<NaiveDate>()
+            .unwrap()
+    };
+    assert_eq!(due(&under_contract), date + Days::new(12));
+    assert_eq!(due(&from_catalog), date + Days::new(30));
+    assert_eq!(under_contract["contract_number"], proposed["number"]);
+    assert_eq!(from_catalog["contract_number"], Value::Null);
+    // The database agrees with what was answered.
+    let mut db = w.app.db().await;
+    let stored: Vec<Option<NaiveDate>> = invoices::table
+        .filter(invoices::supplier_id.eq(w.farm_a.parse::<Uuid>().unwrap()))
+        .order(invoices::number)
+        .select(invoices::due_date)
+        .load(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        [Some(date + Days::new(12)), Some(date + Days::new(30))]
+    );
+}

@@ -131,6 +131,175 @@ async fn truth(app: &TestApp, from: NaiveDate, to: NaiveDate) -> PathBuf {
     path
 }
 
+/// The invoices of the territory's canteens paid in a period, by month of
+/// payment and sector category, counted here without the service's code.
+#[derive(diesel::QueryableByName, Debug)]
+struct PaidCell {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    invoices: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    canteens: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    suppliers: i64,
+    /// The largest share of the invoices one canteen or supplier has, in %.
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    dominant_percent: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    median_days: f64,
+}
+
+async fn paid_invoices(app: &TestApp, from: NaiveDate, to: NaiveDate) -> Vec<PaidCell> {
+    let mut db = app.db().await;
+    diesel::sql_query(
+        "WITH paid AS ( \
+           SELECT to_char(f.paid_on, 'YYYY-MM') AS month, \
+                  CASE WHEN cp.sectors[1] LIKE 'autres%' THEN 'loisir' ELSE split_part(cp.sectors[1], '_', 1) END AS category, \
+                  i.buyer_id, i.supplier_id, f.paid_on - i.issue_date AS days \
+             FROM invoices i JOIN invoice_follow_up f ON f.invoice_id = i.id \
+             JOIN organisations b ON b.id = i.buyer_id JOIN communes c ON c.insee = b.commune_insee \
+             JOIN canteen_profiles cp ON cp.organisation_id = b.id \
+            WHERE i.type_code = 380 AND f.status = 'paid' AND f.paid_cents > 0 AND b.status = 'verified' \
+              AND c.epci_siren = $1 AND f.paid_on BETWEEN $2 AND $3) \
+         SELECT month, category, count(*) AS invoices, count(DISTINCT buyer_id) AS canteens, \
+                count(DISTINCT supplier_id) AS suppliers, \
+                (100.0 * greatest((SELECT max(n) FROM (SELECT count(*) AS n FROM paid q WHERE q.month = p.month \
+                                     AND q.category = p.category GROUP BY q.buyer_id) b), \
+                                 (SELECT max(n) FROM (SELECT count(*) AS n FROM paid q WHERE q.month = p.month \
+                                     AND q.category = p.category GROUP BY q.supplier_id) s)) / count(*))::float8 \
+                  AS dominant_percent, \
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days \
+           FROM paid p GROUP BY month, category",
+    )
+    .bind::<Text, _>(EPCI)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(&mut db)
+    .await
+    .unwrap()
+}
+
+/// `payment_delays.csv` is the full grid of months × sector categories; a
+/// published row has the true count and median and at least three
+/// canteens and suppliers, none behind more than 85 % of the invoices; a
+/// row that fails either rule is suppressed, numbers empty.
+fn payment_delays_keep_the_secrecy(dir: &Path, months: &[String], paid: &[PaidCell]) {
+    let text = std::fs::read_to_string(dir.join("payment_delays.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("month,sector_category,invoices,median_days,status")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), months.len() * 6, "{text}");
+    let mut published = 0;
+    for row in &rows {
+        assert!(months.iter().any(|m| m == row[0]), "{row:?}");
+        let truth = paid
+            .iter()
+            .find(|c| c.month == row[0] && c.category == row[1]);
+        let passes = truth
+            .is_some_and(|t| t.canteens >= 3 && t.suppliers >= 3 && t.dominant_percent <= 85.0);
+        match row[4] {
+            "published" => {
+                let truth = truth.unwrap();
+                assert!(passes, "{row:?} published for {truth:?}");
+                assert_eq!(row[2].parse::<i64>().unwrap(), truth.invoices, "{row:?}");
+                assert_eq!(row[3].parse::<f64>().unwrap(), truth.median_days, "{row:?}");
+                published += 1;
+            }
+            "suppressed" => assert_eq!((row[2], row[3]), ("", ""), "{row:?}"),
+            other => panic!("status {other}"),
+        }
+        if !passes {
+            assert_eq!(row[4], "suppressed", "{row:?} for {truth:?}");
+        }
+    }
+    assert!(published > 0, "{text}");
+    // The prison, alone in its category, is never published.
+    assert!(
+        rows.iter()
+            .filter(|r| r[1] == "administration")
+            .all(|r| r[4] == "suppressed")
+    );
+}
+
+/// The authority's payment delays over the months: every group's paid
+/// invoices and median as counted here; the other organisations see none.
+async fn authority_payment_delays_add_up(
+    app: &TestApp,
+    pat: &Session,
+    authority: &str,
+    canteen: &Session,
+    from: NaiveDate,
+    to: NaiveDate,
+    paid: &[PaidCell],
+) {
+    let to = sesame::opendata::release::end_of_month(to);
+    let path = format!("/api/v1/authorities/{authority}/payment-delays?from={from}&to={to}");
+    assert_problem(app.get_as(&path, &canteen.access).await, 404, "not-found").await;
+    let response = app.get_as(&path, &pat.access).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let groups = body["groups"].as_array().unwrap();
+    assert_eq!(groups.last().unwrap()["group"], "all");
+    let total: i64 = paid.iter().map(|c| c.invoices).sum();
+    assert!(total > 0);
+    assert_eq!(groups.last().unwrap()["invoices_paid"], total);
+    for group in &groups[..groups.len() - 1] {
+        let name = group["group"].as_str().unwrap();
+        let count: i64 = paid
+            .iter()
+            .filter(|c| c.category == name)
+            .map(|c| c.invoices)
+            .sum();
+        assert_eq!(group["invoices_paid"], count, "{group}");
+    }
+    // A one-month period's medians are the cells' own.
+    let last = &paid
+        .iter()
+        .filter(|c| c.month == month(to))
+        .max_by_key(|c| c.invoices)
+        .unwrap();
+    let first_day = NaiveDate::parse_from_str(&format!("{}-01", last.month), "%Y-%m-%d").unwrap();
+    let body: Value = app
+        .get_as(
+            &format!("/api/v1/authorities/{authority}/payment-delays?from={first_day}&to={to}"),
+            &pat.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let group = body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == last.category.as_str())
+        .unwrap();
+    assert_eq!(group["invoices_paid"], last.invoices);
+    assert_eq!(group["median_days_to_pay"].as_f64(), Some(last.median_days));
+    let csv = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&pat.access)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert!(
+        csv.starts_with(
+            "group,canteens,invoices_paid,median_days_to_pay,paid_late,unpaid_overdue\n"
+        )
+    );
+    assert!(csv.lines().last().unwrap().starts_with("all,"), "{csv}");
+}
+
 /// Runs the attacker; its exit status and JSON report.
 async fn attack(tools: &Path, truth: &Path, packages: &[&Path]) -> (bool, Value) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/opendata/attack.py");
@@ -342,6 +511,8 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
         "supply_stats.json",
         "transactions.csv",
         "transactions.json",
+        "payment_delays.csv",
+        "payment_delays.json",
     ] {
         assert_eq!(
             std::fs::read(second_dir.join(file)).unwrap(),
@@ -398,6 +569,23 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     }
     frictionless(&tools, &first_dir).await;
     frictionless(&tools, &second_dir).await;
+    let paid = paid_invoices(
+        &app,
+        second_from,
+        sesame::opendata::release::end_of_month(second_to),
+    )
+    .await;
+    payment_delays_keep_the_secrecy(&second_dir, &[month(second_from), month(second_to)], &paid);
+    authority_payment_delays_add_up(
+        &app,
+        &pat,
+        &authority,
+        &canteen,
+        second_from,
+        second_to,
+        &paid,
+    )
+    .await;
 
     // The attacker, with both releases, finds nothing...
     let known = truth(
@@ -517,6 +705,8 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
         "supply_stats.json",
         "transactions.csv",
         "transactions.json",
+        "payment_delays.csv",
+        "payment_delays.json",
     ] {
         assert_eq!(
             std::fs::read(second_dir.join(file)).unwrap(),
