@@ -28,11 +28,9 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(jwt_secret: &[u8], trust_forwarded: bool) -> anyhow::Result<Self> {
-        // Two hashes at a time per core keeps the CPU busy without starving requests.
-        let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
         Ok(Self {
             keys: TokenKeys::new(jwt_secret)?,
-            hasher: Hasher::new(concurrency)?,
+            hasher: Hasher::new(Hasher::threads_for_this_machine())?,
             trust_forwarded,
         })
     }

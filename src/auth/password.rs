@@ -1,35 +1,70 @@
 //! Password hashing (Argon2id with the crate's defaults: m=19 MiB, t=2, p=1,
 //! OWASP's minimum) and the password policy.
 //!
-//! A hash costs tens of milliseconds of CPU: it runs on the blocking pool,
-//! behind a semaphore so that a burst of logins cannot starve everything else.
+//! A hash costs tens of milliseconds of CPU: it runs on a pool of its own,
+//! fewer threads than cores and at a lower priority (nice 10), so that a
+//! flood of logins queues behind itself and never takes the CPU that reads
+//! need. Logins wait their turn in the pool's queue.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::{ApiError, FieldError};
 
 pub const MIN_LENGTH: usize = 12;
 pub const MAX_LENGTH: usize = 128;
 
+/// The niceness of the hashing threads: below every other thread of the
+/// service, which all run at 0.
+const HASHING_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// Verified when the email is unknown, so that the answer takes as long
     /// as for a wrong password and does not reveal which emails exist.
     dummy_hash: Arc<str>,
 }
 
 impl Hasher {
-    pub fn new(concurrency: usize) -> anyhow::Result<Self> {
+    /// A pool of `threads` hashing threads (at least one).
+    pub fn new(threads: usize) -> anyhow::Result<Self> {
         let dummy_hash = hash_now("a password nobody has, to spend the same time")?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("sesame-hash-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    // Ends when every Hasher (every sender) is dropped.
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })?;
+        }
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            jobs,
             dummy_hash: dummy_hash.into(),
         })
+    }
+
+    /// One hashing thread per core but one: the last core stays for reads.
+    pub fn threads_for_this_machine() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
@@ -61,14 +96,29 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The request may have gone away meanwhile: nobody to tell.
+            let _ = done.send(work());
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("the hashing pool has stopped")))?;
+        result
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("a hashing thread failed")))
+    }
+}
+
+/// Lowers the calling thread's priority to [`HASHING_NICE`]. On Linux a
+/// thread has its own niceness, which `setpriority` on id 0 sets; elsewhere
+/// the pool's size alone keeps a core free.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes no pointer; it changes the calling thread's
+    // niceness, and raising niceness needs no privilege.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICE);
     }
 }
 
@@ -141,6 +191,29 @@ mod tests {
         assert!(check_strength("password", &"x".repeat(129), &[]).is_err());
         check_strength("password", "correct horse battery staple", &[]).unwrap();
         check_strength("password", "Les carottes de l'Envol poussent", &[]).unwrap();
+    }
+
+    /// Hashes run on the pool's own threads, below every other thread's
+    /// priority, and the pool leaves a core to the rest of the service.
+    #[tokio::test]
+    async fn hashing_runs_on_its_own_low_priority_threads_leaving_a_core() {
+        let hasher = Hasher::new(1).unwrap();
+        let (name, nice) = hasher
+            .blocking(|| {
+                let name = std::thread::current().name().map(str::to_owned);
+                // SAFETY: getpriority takes no pointer.
+                let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+                (name, nice)
+            })
+            .await
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("sesame-hash-0"));
+        if cfg!(target_os = "linux") {
+            assert!(nice >= HASHING_NICE, "nice {nice}");
+        }
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let threads = Hasher::threads_for_this_machine();
+        assert!(threads >= 1 && (cores == 1 || threads < cores));
     }
 
     #[tokio::test]
