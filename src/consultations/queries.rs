@@ -24,6 +24,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::PrepareOnce;
 use crate::schema::{
     consultation_answer_receipts, consultation_criteria, consultation_lot_sites, consultation_lots,
     consultation_scores, consultations,
@@ -90,6 +91,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
           WHERE c.id = $1"
     ))
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .get_result(conn)
     .await
     .optional()
@@ -113,6 +115,7 @@ pub async fn criteria(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec
           WHERE consultation_id = $1 ORDER BY position",
     )
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .load(conn)
     .await
 }
@@ -182,7 +185,7 @@ pub async fn lots(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<Lot
            LEFT JOIN contracts k ON k.lot_id = l.id \
           WHERE l.consultation_id = $1 ORDER BY l.number",
     )
-    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(id).prepared()
     .load(conn)
     .await
 }
@@ -208,6 +211,7 @@ pub async fn sites(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<Si
           WHERE l.consultation_id = $1 ORDER BY l.number, o.name, o.id",
     )
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .load(conn)
     .await
 }
@@ -232,6 +236,7 @@ pub async fn places(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<V
           WHERE o.id = ANY($1)",
     )
     .bind::<Array<SqlUuid>, _>(ids)
+    .prepared()
     .load(conn)
     .await
 }
@@ -361,6 +366,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
            FROM consultations WHERE id = $1 FOR UPDATE",
     )
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .get_result(conn)
     .await
     .optional()
@@ -374,6 +380,7 @@ pub async fn set_published(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResul
           WHERE id = $1 AND status = 'draft'",
     )
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .execute(conn)
     .await
     .map(drop)
@@ -387,6 +394,7 @@ pub async fn clock(conn: &mut AsyncPgConnection) -> QueryResult<DateTime<Utc>> {
         now: DateTime<Utc>,
     }
     let row: Now = diesel::sql_query("SELECT clock_timestamp() AS now")
+        .prepared()
         .get_result(conn)
         .await?;
     Ok(row.now)
@@ -404,6 +412,7 @@ pub async fn set_cancelled(
     )
     .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(reason)
+    .prepared()
     .execute(conn)
     .await
     .map(drop)
@@ -430,6 +439,7 @@ pub async fn close_due(conn: &mut AsyncPgConnection, id: Option<Uuid>) -> QueryR
       RETURNING id, buyer_id, answers_due_at",
     )
     .bind::<Nullable<SqlUuid>, _>(id)
+    .prepared()
     .load(conn)
     .await
 }
@@ -446,6 +456,7 @@ pub async fn bidders(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<
           ORDER BY supplier_id",
     )
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.supplier_id).collect())
@@ -501,6 +512,7 @@ pub async fn eligible_suppliers(conn: &mut AsyncPgConnection, id: Uuid) -> Query
           ORDER BY s.id"
     ))
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
@@ -553,6 +565,7 @@ pub async fn open_for_supplier(
         summary()
     ))
     .bind::<SqlUuid, _>(supplier)
+    .prepared()
     .load(conn)
     .await
 }
@@ -573,6 +586,7 @@ pub async fn list_for_buyer(
     ))
     .bind::<SqlUuid, _>(organisation)
     .bind::<Nullable<Text>, _>(status)
+    .prepared()
     .load(conn)
     .await
 }
@@ -662,6 +676,7 @@ pub async fn upsert_answer(
     .bind::<Text, _>(&a.delivery_terms)
     .bind::<Text, _>(&a.note)
     .bind::<SqlUuid, _>(a.user)
+    .prepared()
     .get_result(conn)
     .await
     .optional()
@@ -690,43 +705,50 @@ pub async fn seal(
         .map(drop)
 }
 
-#[derive(QueryableByName, Debug, Clone)]
+/// An answer as the statements below select it: decoded by position
+/// (hundreds of rows per evaluation; a by-name lookup per field showed in
+/// its profile), so the fields follow [`ANSWER_COLUMNS`]' order.
+#[derive(Queryable, Debug, Clone)]
 pub struct AnswerRow {
-    #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
     pub lot_id: Uuid,
-    #[diesel(sql_type = Int2)]
     pub lot_number: i16,
-    #[diesel(sql_type = SqlUuid)]
     pub supplier_id: Uuid,
-    #[diesel(sql_type = Text)]
     pub supplier_name: String,
-    #[diesel(sql_type = BigInt)]
     pub unit_price_cents: i64,
-    #[diesel(sql_type = Numeric)]
     pub vat_rate: Decimal,
-    #[diesel(sql_type = Array<Text>)]
     pub labels: Vec<String>,
-    #[diesel(sql_type = Text)]
     pub origin: String,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
     pub producer_id: Option<Uuid>,
-    #[diesel(sql_type = Text)]
     pub producer_name: String,
-    #[diesel(sql_type = Int2)]
     pub intermediaries: i16,
-    #[diesel(sql_type = Text)]
     pub delivery_terms: String,
-    #[diesel(sql_type = Text)]
     pub note: String,
-    #[diesel(sql_type = Int4)]
     pub revision: i32,
-    #[diesel(sql_type = Timestamptz)]
     pub received_at: DateTime<Utc>,
-    #[diesel(sql_type = Text)]
     pub digest: String,
 }
+
+/// The SQL types of [`ANSWER_COLUMNS`], in order.
+type AnswerSql = (
+    SqlUuid,
+    SqlUuid,
+    Int2,
+    SqlUuid,
+    Text,
+    BigInt,
+    Numeric,
+    Array<Text>,
+    Text,
+    Nullable<SqlUuid>,
+    Text,
+    Int2,
+    Text,
+    Text,
+    Int4,
+    Timestamptz,
+    Text,
+);
 
 const ANSWER_COLUMNS: &str = "SELECT a.id, a.lot_id, l.number AS lot_number, a.supplier_id, \
             s.name AS supplier_name, a.unit_price_cents, a.vat_rate, a.labels, a.origin, \
@@ -743,11 +765,14 @@ pub async fn own_answers(
     id: Uuid,
     supplier: Uuid,
 ) -> QueryResult<Vec<AnswerRow>> {
-    diesel::sql_query(format!(
-        "{ANSWER_COLUMNS} {ANSWER_TABLES} WHERE a.consultation_id = $1 AND a.supplier_id = $2 ORDER BY l.number"
+    diesel::dsl::sql::<AnswerSql>(&format!(
+        "{ANSWER_COLUMNS} {ANSWER_TABLES} WHERE a.consultation_id = "
     ))
     .bind::<SqlUuid, _>(id)
+    .sql(" AND a.supplier_id = ")
     .bind::<SqlUuid, _>(supplier)
+    .sql(" ORDER BY l.number")
+    .prepared()
     .load(conn)
     .await
 }
@@ -758,37 +783,37 @@ pub async fn revealed_answers(
     conn: &mut AsyncPgConnection,
     id: Uuid,
 ) -> QueryResult<Vec<AnswerRow>> {
-    diesel::sql_query(format!(
-        "{ANSWER_COLUMNS} {ANSWER_TABLES} WHERE a.consultation_id = $1 AND {PRICES_READABLE_SQL} \
-          ORDER BY l.number, a.received_at, a.id"
+    diesel::dsl::sql::<AnswerSql>(&format!(
+        "{ANSWER_COLUMNS} {ANSWER_TABLES} WHERE a.consultation_id = "
     ))
     .bind::<SqlUuid, _>(id)
+    .sql(&format!(
+        " AND {PRICES_READABLE_SQL} ORDER BY l.number, a.received_at, a.id"
+    ))
+    .prepared()
     .load(conn)
     .await
 }
 
-/// A buyer's mark of an answer on one criterion.
-#[derive(QueryableByName, Debug)]
+/// A buyer's mark of an answer on one criterion, decoded by position.
+#[derive(Queryable, Debug)]
 pub struct MarkRow {
-    #[diesel(sql_type = SqlUuid)]
     pub answer_id: Uuid,
-    #[diesel(sql_type = Int2)]
     pub position: i16,
     /// The `numeric(5, 2)` mark as integer hundredths: exact, and cheaper
     /// to read than a numeric.
-    #[diesel(sql_type = Int4)]
     pub mark_hundredths: i32,
-    #[diesel(sql_type = Text)]
     pub justification: String,
 }
 
 /// The buyer's marks on a consultation's answers.
 pub async fn marks(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<MarkRow>> {
-    diesel::sql_query(
+    diesel::dsl::sql::<(SqlUuid, Int2, Int4, Text)>(
         "SELECT answer_id, position, (mark * 100)::int4 AS mark_hundredths, justification \
-           FROM consultation_scores WHERE consultation_id = $1",
+           FROM consultation_scores WHERE consultation_id = ",
     )
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .load(conn)
     .await
 }
@@ -814,6 +839,7 @@ pub async fn receipts(
           WHERE answer_id = ANY($1) ORDER BY answer_id, revision",
     )
     .bind::<Array<SqlUuid>, _>(answers)
+    .prepared()
     .load(conn)
     .await
 }
@@ -838,6 +864,7 @@ pub async fn answer_lot(
     )
     .bind::<SqlUuid, _>(answer)
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .get_result(conn)
     .await
     .optional()?;
@@ -899,6 +926,7 @@ pub async fn decide_lot(
     .bind::<Nullable<SqlUuid>, _>(answer)
     .bind::<Text, _>(rationale)
     .bind::<SqlUuid, _>(user)
+    .prepared()
     .execute(conn)
     .await?;
     Ok(changed == 1)
@@ -920,6 +948,7 @@ pub async fn set_outcome(conn: &mut AsyncPgConnection, id: Uuid, status: &str) -
     )
     .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(status)
+    .prepared()
     .execute(conn)
     .await
     .map(drop)
@@ -961,7 +990,7 @@ pub async fn year_purchases(
            FROM o FULL JOIN k ON k.family = o.family ORDER BY 1",
     )
     .bind::<SqlUuid, _>(canteen)
-    .bind::<Int4, _>(year)
+    .bind::<Int4, _>(year).prepared()
     .load(conn)
     .await
 }

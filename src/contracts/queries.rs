@@ -1,5 +1,6 @@
 //! Contracts in SQL.
 
+use crate::db::PrepareOnce;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{
@@ -49,6 +50,7 @@ pub async fn insert_from_award(
     .bind::<BigInt, _>(amount_ht_cents)
     .bind::<Date, _>(valid_from)
     .bind::<Date, _>(valid_until)
+    .prepared()
     .get_result(conn)
     .await?;
     diesel::sql_query(
@@ -57,6 +59,7 @@ pub async fn insert_from_award(
     )
     .bind::<SqlUuid, _>(row.id)
     .bind::<SqlUuid, _>(lot)
+    .prepared()
     .execute(conn)
     .await?;
     // Its one line: the lot at the awarded price, the answer's product.
@@ -74,6 +77,7 @@ pub async fn insert_from_award(
           WHERE k.id = $1",
     )
     .bind::<SqlUuid, _>(row.id)
+    .prepared()
     .execute(conn)
     .await?;
     Ok(row.id)
@@ -180,6 +184,7 @@ fn select() -> String {
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ContractRow>> {
     diesel::sql_query(format!("{} WHERE k.id = $1", select()))
         .bind::<SqlUuid, _>(id)
+        .prepared()
         .get_result(conn)
         .await
         .optional()
@@ -199,6 +204,7 @@ pub async fn list_for(
         select()
     ))
     .bind::<SqlUuid, _>(organisation)
+    .prepared()
     .load(conn)
     .await
 }
@@ -219,6 +225,7 @@ pub async fn epcis(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Vec<St
           WHERE k.id = $1 AND coalesce(o.authority_epci, m.epci_siren) IS NOT NULL",
     )
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.epci).collect())
@@ -290,6 +297,7 @@ pub async fn decp_rows(
     .bind::<SqlUuid, _>(authority)
     .bind::<Text, _>(epci)
     .bind::<BigInt, _>(min_amount_ht_cents)
+    .prepared()
     .load(conn)
     .await
 }
@@ -372,6 +380,7 @@ pub async fn lines_of(
           WHERE cl.contract_id = ANY($1) ORDER BY cl.contract_id, cl.line_no"
     ))
     .bind::<Array<SqlUuid>, _>(contracts)
+    .prepared()
     .load(conn)
     .await
 }
@@ -419,7 +428,7 @@ pub async fn insert_direct(conn: &mut AsyncPgConnection, c: &NewContract<'_>) ->
     .bind::<Date, _>(c.valid_until)
     .bind::<Nullable<Text>, _>(c.buyer_reference)
     .bind::<SqlUuid, _>(c.proposed_by)
-    .bind::<Nullable<SmallInt>, _>(c.payment_days)
+    .bind::<Nullable<SmallInt>, _>(c.payment_days).prepared()
     .execute(conn)
     .await?;
     let canteens: Vec<_> = c
@@ -485,6 +494,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
            FROM contracts k WHERE k.id = $1 FOR UPDATE"
     ))
     .bind::<SqlUuid, _>(id)
+    .prepared()
     .get_result(conn)
     .await
     .optional()
@@ -507,6 +517,7 @@ pub async fn set_status(
     .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(status)
     .bind::<Nullable<Text>, _>(reason)
+    .prepared()
     .execute(conn)
     .await
     .map(drop)
@@ -529,6 +540,7 @@ pub async fn expire_due(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(Uuid, 
           WHERE status = 'active' AND valid_until < (now() AT TIME ZONE 'Europe/Paris')::date \
       RETURNING id, buyer_id, supplier_id",
     )
+    .prepared()
     .load(conn)
     .await?;
     Ok(rows
@@ -585,7 +597,7 @@ pub async fn price_lines(
     .bind::<SqlUuid, _>(site)
     .bind::<Array<SqlUuid>, _>(offers)
     .bind::<Array<SqlUuid>, _>(&named_contracts)
-    .bind::<Array<Int2>, _>(&named_lines)
+    .bind::<Array<Int2>, _>(&named_lines).prepared()
     .load(conn)
     .await
 }
@@ -620,6 +632,7 @@ pub async fn lock_maxima(
           ORDER BY k.id"
     ))
     .bind::<Array<SqlUuid>, _>(contracts)
+    .prepared()
     .load(conn)
     .await
 }
@@ -664,6 +677,7 @@ pub async fn set_buyer_reference(
     diesel::sql_query("UPDATE contracts SET buyer_reference = $2 WHERE id = $1")
         .bind::<SqlUuid, _>(id)
         .bind::<Text, _>(reference)
+        .prepared()
         .execute(conn)
         .await
         .map(drop)

@@ -4,8 +4,10 @@
 pub mod local;
 pub mod owner;
 mod pool;
+mod prepared;
 
 pub use pool::{DbConn, DbPool, PoolError, Work, build_pool};
+pub use prepared::{PrepareOnce, Prepared};
 
 use std::collections::BTreeSet;
 

@@ -29,6 +29,7 @@ use crate::catalog::delivery::MAX_DAYS_AHEAD;
 use crate::codes::{ContractStatus, OrderStatus};
 use crate::contracts::{self, queries::PriceLine};
 use crate::db::DbConn;
+use crate::db::PrepareOnce;
 use crate::error::{ApiError, ApiResult, ContractOverrun, FieldError, Shortage, TermsBreach};
 
 pub const MAX_LINES: usize = 100;
@@ -121,6 +122,7 @@ async fn lock_offers(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ApiResult<Ve
             FOR UPDATE OF o",
     )
     .bind::<Array<SqlUuid>, _>(ids)
+    .prepared()
     .load(conn)
     .await?)
 }

@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::PrepareOnce;
 use crate::schema::{
     canteen_profiles, communes, idempotency_keys, order_events, order_lines, orders, organisations,
 };
@@ -241,6 +242,7 @@ pub async fn settle_stock(
     .bind::<SqlUuid, _>(offer)
     .bind::<Numeric, _>(held)
     .bind::<Numeric, _>(consumed)
+    .prepared()
     .execute(conn)
     .await?;
     if updated == 1 {
@@ -485,6 +487,7 @@ pub async fn picking(
     )
     .bind::<SqlUuid, _>(supplier)
     .bind::<Date, _>(date)
+    .prepared()
     .load(conn)
     .await
 }
