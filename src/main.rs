@@ -198,7 +198,7 @@ impl Mode {
 /// Opens the database (starting the private cluster if needed), prepares it,
 /// does what `mode` asks, and always stops what it started.
 fn run(settings: Settings, mode: Mode) -> anyhow::Result<()> {
-    telemetry::init_logging(&settings.log, settings.log_format);
+    let _log = telemetry::init_logging(&settings.log, settings.log_format);
     if settings.log_format == LogFormat::Pretty {
         tracing::info!("Sésame {}", env!("CARGO_PKG_VERSION"));
     }
@@ -308,7 +308,7 @@ fn create_user(
     admin: bool,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    telemetry::init_logging(&settings.log, settings.log_format);
+    let _log = telemetry::init_logging(&settings.log, settings.log_format);
     let password = if password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;

@@ -3,15 +3,26 @@
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-pub fn init_logging(filter: &str, format: LogFormat) {
+/// Logs to standard error through a writer thread: a request formats its
+/// access-log line and queues it, and the thread writes whatever has queued
+/// in one go, instead of one `write` call per line on the request's thread.
+/// Nothing is dropped: a full queue makes the logger wait. Keep the returned
+/// guard until the process ends: dropping it writes out what is queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init_logging(filter: &str, format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("sesame-log")
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder
@@ -20,6 +31,7 @@ pub fn init_logging(filter: &str, format: LogFormat) {
             .with_current_span(true)
             .init(),
     }
+    guard
 }
 
 /// The process-wide Prometheus recorder. A process has one global recorder,
