@@ -111,8 +111,9 @@ The floor replays what the service sends for one checkout, captured with
 Idempotency-Key lock and look-up, the offers locked in id order, the parties, three
 conditional stock updates, the inserts (orders, lines, events, feed, key) and the purge of
 expired keys. The service adds HTTP, JSON, argon2-free JWT checks, the pool, diesel, the
-validation and the SHA-256 of the body; statements diesel cannot cache (\`sql_query\`,
-multi-row inserts) are prepared on each use, where pgbench -M prepared parses them once.
+validation and the SHA-256 of the body; hand-written statements are prepared once per
+connection (\`db::Prepared\`), but multi-row inserts, which diesel cannot cache, are
+prepared on each use, where pgbench -M prepared parses them once.
 
 \`\`\`sh
 BENCH_TOKENS=tokens BENCH_DAY=$day wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency -s bench/checkout.lua http://127.0.0.1:$PORT

@@ -61,7 +61,7 @@ Machine: $(machine).
 
 The floor runs \`bench/communes.sql\`, the statement diesel sends for this endpoint, as a
 prepared statement. The service adds HTTP parsing, routing, the request-id/log/metrics
-middleware (with the default \`info\` access log, one line per request), the connection
+middleware (with the default \`info\` access log, one line per request, queued to a writer thread), the connection
 pool, diesel and JSON encoding. Its pool has $CONNECTIONS connections, like pgbench's
 $CONNECTIONS clients.
 

@@ -57,22 +57,33 @@ evaluation_floor() {
   pgbench -n -M "$1" -c $CONNECTIONS -j 2 -T "$DURATION" -D consultation=$EVALUATED \
     -f bench/consultations_evaluation.sql "$(db_url)" 2>&1 | awk '/^tps/ {print $3; exit}'
 }
-: >target/bench-consultations-http; : >target/bench-consultations-pg
-: >target/bench-consultations-eval-http; : >target/bench-consultations-eval-pg
+: >target/bench-consultations-http; : >target/bench-consultations-eval-http
+for mode in extended prepared; do
+  : >target/bench-consultations-pg-$mode; : >target/bench-consultations-eval-pg-$mode
+done
 for run in $(seq "$RUNS"); do
   wrk_out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency -H "Authorization: Bearer $token" "$URL$path")
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_out") $(awk '$1=="99%" {print $2}' <<<"$wrk_out")" >>target/bench-consultations-http
-  floor extended >>target/bench-consultations-pg
+  floor extended >>target/bench-consultations-pg-extended
+  floor prepared >>target/bench-consultations-pg-prepared
   wrk_out=$(wrk -t2 -c$CONNECTIONS -d"${DURATION}s" --latency -H "Authorization: Bearer $buyer_token" "$URL$evaluation")
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$wrk_out") $(awk '$1=="99%" {print $2}' <<<"$wrk_out")" >>target/bench-consultations-eval-http
-  evaluation_floor extended >>target/bench-consultations-eval-pg
+  evaluation_floor extended >>target/bench-consultations-eval-pg-extended
+  evaluation_floor prepared >>target/bench-consultations-eval-pg-prepared
 done
+# "median (min–max over the runs)" of the ratio of each run's service to its floor.
+ratios() {
+  paste -d' ' "$1" "$2" | awk '{printf "%.3f\n", $1 / $3}' | sort -g |
+    awk '{r[NR] = $1} END {printf "%.2f (%.2f–%.2f)", r[int((NR + 1) / 2)], r[1], r[NR]}'
+}
 read -r http_rps http_p99 <<<"$(median_line target/bench-consultations-http)"
-pg_tps=$(median <target/bench-consultations-pg)
-ratio=$(echo "scale=3; $http_rps / $pg_tps" | bc | xargs printf "%.2f")
 read -r eval_rps eval_p99 <<<"$(median_line target/bench-consultations-eval-http)"
-eval_pg_tps=$(median <target/bench-consultations-eval-pg)
-eval_ratio=$(echo "scale=3; $eval_rps / $eval_pg_tps" | bc | xargs printf "%.2f")
+for mode in extended prepared; do
+  declare "pg_tps_$mode=$(median <target/bench-consultations-pg-$mode)"
+  declare "ratio_$mode=$(ratios target/bench-consultations-http target/bench-consultations-pg-$mode)"
+  declare "eval_pg_tps_$mode=$(median <target/bench-consultations-eval-pg-$mode)"
+  declare "eval_ratio_$mode=$(ratios target/bench-consultations-eval-http target/bench-consultations-eval-pg-$mode)"
+done
 plan=$(psql -tA "$(db_url)" <<SQL
 EXPLAIN (COSTS OFF) $(sed -n '/^SELECT c.id/,$p' bench/consultations.sql | sed "s/:supplier/'$SUPPLIER'/g")
 SQL
@@ -90,19 +101,22 @@ it sees $listed open consultations (\`GET /api/v1/organisations/{id}/open-consul
 most 500). And one closed consultation of 5 lots with 100 farms answering each (500
 answers, every one marked), evaluated by its buyer (\`GET /api/v1/consultations/{id}/evaluation\`:
 scores and ranks computed per request). Floors: \`bench/consultations.sql\` and
-\`bench/consultations_evaluation.sql\` (the session, policy and data statements) under
-\`pgbench -M extended\`, $CONNECTIONS clients.
+\`bench/consultations_evaluation.sql\` (the session, policy and data statements), $CONNECTIONS
+clients, under \`pgbench -M extended\` (each statement parsed and planned every time) and
+\`-M prepared\` (parsed and planned once per connection, as the service does since it
+prepares these statements once per connection: \`db::Prepared\`). Ratios: the median of
+the runs' ratios, with the lowest and highest in brackets.
 
 Last measured:
 
 | | requests/s | p99 |
 |---|---|---|
 | open list: service (wrk, $CONNECTIONS connections) | $http_rps | $http_p99 |
-| open list: same SQL (pgbench) | $pg_tps | — |
-| open list: ratio (target ≥ 0.6) | $ratio | |
+| open list: same SQL (pgbench -M extended / -M prepared) | $pg_tps_extended / $pg_tps_prepared | — |
+| open list: ratio to extended / to prepared (target ≥ 0.6) | $ratio_extended / $ratio_prepared | |
 | evaluation: service (wrk, $CONNECTIONS connections) | $eval_rps | $eval_p99 |
-| evaluation: same SQL (pgbench) | $eval_pg_tps | — |
-| evaluation: ratio (target ≥ 0.6) | $eval_ratio | |
+| evaluation: same SQL (pgbench -M extended / -M prepared) | $eval_pg_tps_extended / $eval_pg_tps_prepared | — |
+| evaluation: ratio to extended / to prepared (target ≥ 0.6) | $eval_ratio_extended / $eval_ratio_prepared | |
 
 Plan of the list:
 
@@ -110,4 +124,4 @@ Plan of the list:
 $plan
 \`\`\`
 MD
-echo "consultations: open list $http_rps req/s vs $pg_tps tps (ratio $ratio); evaluation $eval_rps req/s vs $eval_pg_tps tps (ratio $eval_ratio)"
+echo "consultations: open list $http_rps req/s, ratio $ratio_extended to extended, $ratio_prepared to prepared; evaluation $eval_rps req/s, ratio $eval_ratio_extended to extended, $eval_ratio_prepared to prepared"
