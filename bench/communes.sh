@@ -5,6 +5,7 @@
 # Rewrites its section of docs/benchmarks.md.
 #
 # Usage: bash bench/communes.sh [seconds per measurement, default 15]
+# PROFILE=1 also draws docs/profiles/communes.svg (bench/lib.sh: flame).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -44,6 +45,7 @@ read -r http_rps http_p50 http_p99 <<<"$(median_line target/bench-communes-http)
 read -r pg_tps pg_latency <<<"$(median_line target/bench-communes-pg)"
 ratio=$(echo "scale=3; $http_rps / $pg_tps" | bc | xargs printf "%.2f")
 loaded_rss_kib=$(ps -o rss= -p "$pid" | tr -d ' ')
+flame communes wrk -t2 -c$CONNECTIONS -d10s "$URL/api/v1/communes/91103"
 stop
 
 write_section communes <<MD

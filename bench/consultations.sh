@@ -8,6 +8,7 @@
 # the list's query plan. Rewrites its section of docs/benchmarks.md.
 #
 # Usage: bash bench/consultations.sh [seconds per measurement, default 15]
+# PROFILE=1 also draws docs/profiles/consultations-evaluation.svg (bench/lib.sh: flame).
 # Needs: wrk, pgbench, psql, curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,6 +89,7 @@ plan=$(psql -tA "$(db_url)" <<SQL
 EXPLAIN (COSTS OFF) $(sed -n '/^SELECT c.id/,$p' bench/consultations.sql | sed "s/:supplier/'$SUPPLIER'/g")
 SQL
 )
+flame consultations-evaluation wrk -t2 -c$CONNECTIONS -d10s -H "Authorization: Bearer $buyer_token" "$URL$evaluation"
 stop
 
 write_section consultations <<MD

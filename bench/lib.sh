@@ -41,6 +41,27 @@ start() {
   startup=$(echo "$(date +%s.%N) - $t0" | bc)
 }
 
+# With PROFILE=1: a flame graph of the running service ($pid) while the
+# command after NAME (a wrk of at least 8 s) loads it, written to
+# docs/profiles/NAME.svg (perf with DWARF call stacks, 5 s at 499 Hz,
+# folded and drawn by inferno).
+flame() {
+  [ "${PROFILE:-0}" = 1 ] || return 0
+  need perf linux-perf
+  need inferno-flamegraph cargo:inferno
+  local name=$1; shift
+  mkdir -p docs/profiles
+  "$@" >/dev/null &
+  local load=$!
+  sleep 2
+  perf record -q -F 499 --call-graph dwarf,16384 -p "$pid" -o "target/perf-$name.data" -- sleep 5 >/dev/null 2>&1
+  wait "$load"
+  perf script -i "target/perf-$name.data" 2>/dev/null | inferno-collapse-perf |
+    inferno-flamegraph --title "$name: Sésame under load, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)" \
+      >"docs/profiles/$name.svg"
+  echo "bench: flame graph in docs/profiles/$name.svg" >&2
+}
+
 # $LINES delivered order lines (`sesame seed`, seed 7) in the private cluster
 # under $DATA_DIR, seeded once; the seconds it took are kept beside it.
 seed_once() {
