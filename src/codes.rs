@@ -16,6 +16,7 @@ macro_rules! code_enum {
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const CODES: &'static [&'static str] = &[$($code),+];
 
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $code,)+ }
@@ -385,5 +386,52 @@ code_enum!(
     PriceSource {
         Catalog = "catalog",
         Contract = "contract",
+    }
+);
+
+code_enum!(
+    /// A cell's EGalim label group in the territory's statistics and open
+    /// data: `bio`, `siqo`, `other` (other EGalim labels, externalities
+    /// included), `none`.
+    LabelGroup {
+        Bio = "bio",
+        Siqo = "siqo",
+        Other = "other",
+        Unlabelled = "none",
+    }
+);
+
+code_enum!(
+    /// Where the producing farm is, seen from the authority's EPCI: in it,
+    /// elsewhere in its département, in its region, elsewhere in France, or
+    /// in Europe.
+    OriginClass {
+        Epci = "epci",
+        Departement = "departement",
+        Region = "region",
+        France = "france",
+        Europe = "europe",
+    }
+);
+
+code_enum!(
+    /// A target: `egalim` (50 % of purchases EGalim), `bio` (20 % organic),
+    /// `meat_and_fish` (60 % of meat and fish purchases EGalim), and an
+    /// authority's `organic_or_local` (50 % organic or local).
+    TargetName {
+        Egalim = "egalim",
+        Bio = "bio",
+        MeatAndFish = "meat_and_fish",
+        OrganicOrLocal = "organic_or_local",
+    }
+);
+
+code_enum!(
+    /// A resource of an open data release: the supply statistics, the
+    /// transactions, the payment delays (each as `.csv` and `.json`).
+    ReleaseResource {
+        SupplyStats = "supply_stats",
+        Transactions = "transactions",
+        PaymentDelays = "payment_delays",
     }
 );

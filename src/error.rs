@@ -17,6 +17,96 @@ const RETRY_AFTER_SECONDS: &str = "5";
 /// locks are usually brief, and a retry soon most often succeeds.
 const BUSY_RETRY_AFTER_SECONDS: &str = "2";
 
+/// Declares [`ProblemKind`] from one table: each kind's slug (the end of its
+/// `type` URI), status and title, so that the document's enum of `type`
+/// URIs, the answers and the docs' table cannot drift apart.
+macro_rules! problem_kinds {
+    ($($kind:ident = $slug:literal, $status:ident, $title:literal;)+) => {
+        /// Every kind of problem the API answers.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemKind {
+            $($kind),+
+        }
+
+        impl ProblemKind {
+            pub const ALL: &'static [Self] = &[$(Self::$kind),+];
+
+            /// The end of the `type` URI, stable: clients switch on it.
+            pub fn slug(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $slug),+
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Self::$kind => StatusCode::$status),+
+                }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $title),+
+                }
+            }
+        }
+    };
+}
+
+problem_kinds! {
+    NotFound = "not-found", NOT_FOUND, "Resource not found";
+    Unauthorized = "unauthorized", UNAUTHORIZED, "Authentication required";
+    Forbidden = "forbidden", FORBIDDEN, "Action not allowed";
+    Conflict = "conflict", CONFLICT, "Conflict with the current state";
+    OutOfStock = "out-of-stock", CONFLICT, "Not enough stock";
+    DeliveryTerms = "delivery-terms-not-met", UNPROCESSABLE_ENTITY, "The basket misses suppliers' delivery terms";
+    ContractMaximum = "contract-maximum-exceeded", CONFLICT, "The contract's maximum amount would be exceeded";
+    InvalidTransition = "invalid-transition", CONFLICT, "Transition not allowed from this status";
+    IdempotencyKeyReused = "idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency-Key already used for another request";
+    ReleaseOverlap = "release-overlap", CONFLICT, "A release already covers part of this period";
+    IdempotencyInProgress = "idempotency-in-progress", CONFLICT, "Same request already in progress";
+    Busy = "busy", CONFLICT, "Held by another operation";
+    LocalPreference = "local-preference-forbidden", UNPROCESSABLE_ENTITY, "A geographic preference is not a lawful award criterion";
+    PriceOnly = "price-only-criteria", UNPROCESSABLE_ENTITY, "Price may not be the only award criterion";
+    AnswersSealed = "answers-sealed", CONFLICT, "Answers are sealed until the deadline";
+    ConsultationClosed = "consultation-closed", CONFLICT, "The consultation no longer takes answers";
+    LotDecided = "lot-decided", CONFLICT, "The lot is already decided";
+    PreconditionFailed = "stale-version", PRECONDITION_FAILED, "The resource changed since it was read";
+    PreconditionRequired = "if-match-required", PRECONDITION_REQUIRED, "If-Match header required";
+    TooManyRequests = "too-many-requests", TOO_MANY_REQUESTS, "Too many requests";
+    MethodNotAllowed = "method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed";
+    MalformedBody = "malformed-body", BAD_REQUEST, "Malformed request body";
+    InvalidParameters = "invalid-parameter", BAD_REQUEST, "Invalid query parameter";
+    Validation = "validation-failed", UNPROCESSABLE_ENTITY, "Validation failed";
+    PayloadTooLarge = "payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large";
+    UriTooLong = "uri-too-long", URI_TOO_LONG, "Request target too long";
+    HeaderFieldsTooLarge = "request-header-fields-too-large", REQUEST_HEADER_FIELDS_TOO_LARGE, "Request header fields too large";
+    UnsupportedMediaType = "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
+    Unavailable = "service-unavailable", SERVICE_UNAVAILABLE, "Service temporarily unavailable";
+    AtCapacity = "at-capacity", SERVICE_UNAVAILABLE, "Too many of these at once";
+    NotReady = "not-ready", SERVICE_UNAVAILABLE, "Service not ready";
+    Internal = "internal-error", INTERNAL_SERVER_ERROR, "Internal server error";
+}
+
+impl ProblemKind {
+    /// The `type` URI of problems of this kind.
+    pub fn uri(self) -> String {
+        format!("{PROBLEM_BASE}{}", self.slug())
+    }
+}
+
+/// `Problem.type`: the URI of one of [`ProblemKind::ALL`].
+fn problem_type_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into())))
+        .enum_values(Some(ProblemKind::ALL.iter().map(|k| k.uri())))
+        .description(Some(
+            "Stable URI identifying the kind of problem: switch on it.",
+        ))
+        .build()
+}
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -27,8 +117,8 @@ const BUSY_RETRY_AFTER_SECONDS: &str = "2";
     "errors": [{"field": "limit", "message": "must be between 1 and 200"}]
 }))]
 pub struct Problem {
-    /// Stable URI identifying the kind of problem.
     #[serde(rename = "type")]
+    #[schema(schema_with = problem_type_schema)]
     pub problem_type: String,
     /// Short human-readable summary of the kind of problem.
     pub title: String,
@@ -245,85 +335,53 @@ impl ApiError {
         Self::InvalidParameters(vec![FieldError::new(field, message)])
     }
 
-    /// The stable slug of the `type` URI and the title of each kind.
-    fn kind(&self) -> (&'static str, &'static str) {
+    /// The kind of problem this error is.
+    pub fn kind(&self) -> ProblemKind {
         match self {
-            Self::NotFound(_) => ("not-found", "Resource not found"),
-            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
-            Self::Forbidden(_) => ("forbidden", "Action not allowed"),
-            Self::Conflict(_) => ("conflict", "Conflict with the current state"),
-            Self::OutOfStock(_) => ("out-of-stock", "Not enough stock"),
-            Self::DeliveryTerms(_) => (
-                "delivery-terms-not-met",
-                "The basket misses suppliers' delivery terms",
-            ),
-            Self::ContractMaximum(_) => (
-                "contract-maximum-exceeded",
-                "The contract's maximum amount would be exceeded",
-            ),
-            Self::InvalidTransition { .. } => (
-                "invalid-transition",
-                "Transition not allowed from this status",
-            ),
-            Self::IdempotencyKeyReused(_) => (
-                "idempotency-key-reused",
-                "Idempotency-Key already used for another request",
-            ),
-            Self::ReleaseOverlap(_) => (
-                "release-overlap",
-                "A release already covers part of this period",
-            ),
-            Self::IdempotencyInProgress => (
-                "idempotency-in-progress",
-                "Same request already in progress",
-            ),
-            Self::Busy(_) => ("busy", "Held by another operation"),
-            Self::LocalPreference(_) => (
-                "local-preference-forbidden",
-                "A geographic preference is not a lawful award criterion",
-            ),
-            Self::PriceOnly(_) => (
-                "price-only-criteria",
-                "Price may not be the only award criterion",
-            ),
-            Self::AnswersSealed(_) => ("answers-sealed", "Answers are sealed until the deadline"),
-            Self::ConsultationClosed(_) => (
-                "consultation-closed",
-                "The consultation no longer takes answers",
-            ),
-            Self::LotDecided(_) => ("lot-decided", "The lot is already decided"),
-            Self::PreconditionFailed(_) => {
-                ("stale-version", "The resource changed since it was read")
-            }
-            Self::PreconditionRequired(_) => ("if-match-required", "If-Match header required"),
-            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
-            Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
-            Self::MalformedBody(_) => ("malformed-body", "Malformed request body"),
-            Self::InvalidParameters(_) => ("invalid-parameter", "Invalid query parameter"),
-            Self::Validation(_) => ("validation-failed", "Validation failed"),
-            Self::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
-            Self::UriTooLong { .. } => ("uri-too-long", "Request target too long"),
-            Self::HeaderFieldsTooLarge(_) => (
-                "request-header-fields-too-large",
-                "Request header fields too large",
-            ),
-            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
-            Self::Unavailable(_) => ("service-unavailable", "Service temporarily unavailable"),
-            Self::AtCapacity(_) => ("at-capacity", "Too many of these at once"),
-            Self::NotReady(_) => ("not-ready", "Service not ready"),
-            Self::Internal(_) => ("internal-error", "Internal server error"),
+            Self::NotFound(_) => ProblemKind::NotFound,
+            Self::Unauthorized(_) => ProblemKind::Unauthorized,
+            Self::Forbidden(_) => ProblemKind::Forbidden,
+            Self::Conflict(_) => ProblemKind::Conflict,
+            Self::OutOfStock(_) => ProblemKind::OutOfStock,
+            Self::DeliveryTerms(_) => ProblemKind::DeliveryTerms,
+            Self::ContractMaximum(_) => ProblemKind::ContractMaximum,
+            Self::InvalidTransition { .. } => ProblemKind::InvalidTransition,
+            Self::IdempotencyKeyReused(_) => ProblemKind::IdempotencyKeyReused,
+            Self::ReleaseOverlap(_) => ProblemKind::ReleaseOverlap,
+            Self::IdempotencyInProgress => ProblemKind::IdempotencyInProgress,
+            Self::Busy(_) => ProblemKind::Busy,
+            Self::LocalPreference(_) => ProblemKind::LocalPreference,
+            Self::PriceOnly(_) => ProblemKind::PriceOnly,
+            Self::AnswersSealed(_) => ProblemKind::AnswersSealed,
+            Self::ConsultationClosed(_) => ProblemKind::ConsultationClosed,
+            Self::LotDecided(_) => ProblemKind::LotDecided,
+            Self::PreconditionFailed(_) => ProblemKind::PreconditionFailed,
+            Self::PreconditionRequired(_) => ProblemKind::PreconditionRequired,
+            Self::TooManyRequests { .. } => ProblemKind::TooManyRequests,
+            Self::MethodNotAllowed { .. } => ProblemKind::MethodNotAllowed,
+            Self::MalformedBody(_) => ProblemKind::MalformedBody,
+            Self::InvalidParameters(_) => ProblemKind::InvalidParameters,
+            Self::Validation(_) => ProblemKind::Validation,
+            Self::PayloadTooLarge { .. } => ProblemKind::PayloadTooLarge,
+            Self::UriTooLong { .. } => ProblemKind::UriTooLong,
+            Self::HeaderFieldsTooLarge(_) => ProblemKind::HeaderFieldsTooLarge,
+            Self::UnsupportedMediaType(_) => ProblemKind::UnsupportedMediaType,
+            Self::Unavailable(_) => ProblemKind::Unavailable,
+            Self::AtCapacity(_) => ProblemKind::AtCapacity,
+            Self::NotReady(_) => ProblemKind::NotReady,
+            Self::Internal(_) => ProblemKind::Internal,
         }
     }
 
     pub fn problem(&self) -> Problem {
-        let (slug, title) = self.kind();
+        let kind = self.kind();
         let errors = match self {
             Self::InvalidParameters(errors) | Self::Validation(errors) => errors.clone(),
             _ => Vec::new(),
         };
         Problem {
-            problem_type: format!("{PROBLEM_BASE}{slug}"),
-            title: title.to_owned(),
+            problem_type: kind.uri(),
+            title: kind.title().to_owned(),
             status: self.status_code().as_u16(),
             detail: self.to_string(),
             errors,
@@ -349,39 +407,7 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Conflict(_)
-            | Self::OutOfStock(_)
-            | Self::ContractMaximum(_)
-            | Self::InvalidTransition { .. }
-            | Self::ReleaseOverlap(_)
-            | Self::IdempotencyInProgress
-            | Self::Busy(_)
-            | Self::AnswersSealed(_)
-            | Self::ConsultationClosed(_)
-            | Self::LotDecided(_) => StatusCode::CONFLICT,
-            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::MalformedBody(_) | Self::InvalidParameters(_) => StatusCode::BAD_REQUEST,
-            Self::Validation(_)
-            | Self::DeliveryTerms(_)
-            | Self::IdempotencyKeyReused(_)
-            | Self::LocalPreference(_)
-            | Self::PriceOnly(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
-            Self::HeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) | Self::AtCapacity(_) | Self::NotReady(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.kind().status()
     }
 
     fn error_response(&self) -> HttpResponse {

@@ -9,7 +9,8 @@ use crate::error::{FieldError, Problem};
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Sésame API",
+        // ASCII: client generators derive package names from the title.
+        title = "Sesame API",
         description = "Farm-to-canteen marketplace of Cœur d'Essonne Agglomération: \
             farmers and distributors list produce, canteens order it, and the local authority \
             follows the supply and publishes it as anonymised open data.\n\n\
@@ -21,6 +22,10 @@ use crate::error::{FieldError, Problem};
             96 header fields: 431; a target over 65,534 bytes: 400) the answer has no body and \
             the connection is closed.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    servers(
+        (url = "/", description = "The instance serving this document"),
+        (url = "http://127.0.0.1:8080", description = "The demo on your machine (`cargo run --release -- demo`)"),
     ),
     modifiers(&BearerAuth),
     tags(
@@ -40,11 +45,13 @@ use crate::error::{FieldError, Problem};
         (name = "geography", description = "Reference geography: communes, EPCIs (Etalab, Licence Ouverte 2.0)"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
-    components(schemas(Problem, FieldError)),
+    // Schemas only parameters name (utoipa collects those of bodies).
+    components(schemas(Problem, FieldError, crate::codes::ReleaseResource)),
 )]
 pub struct ApiDoc;
 
-/// The `bearer` scheme: a JWT access token from `/api/v1/auth/login`.
+/// The `bearer` scheme, a JWT access token from `/api/v1/auth/login`; and
+/// the metrics' own token.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -57,12 +64,18 @@ impl Modify for BearerAuth {
                 .to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let mut metrics = Http::new(HttpAuthScheme::Bearer);
+        metrics.description =
+            Some("`GET /metrics` only, when `SESAME_METRICS_TOKEN` is set: that token.".to_owned());
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics));
     }
 }
 
 /// What the routes cannot say themselves: every operation that takes a body
 /// answers 415 problem+json to a body of another media type, and 413 to a
-/// body over the limit.
+/// body over the limit; every answer carries `X-Request-Id`; 503s, 429s and
+/// 409s may carry `Retry-After`; an operation without a security
+/// requirement says so (`security: []`), so that no tool assumes one.
 pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     let problem = |description: &str| {
@@ -78,25 +91,82 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .build(),
         )
     };
+    let components = api.components.get_or_insert_with(Default::default);
+    components
+        .headers
+        .insert(REQUEST_ID.to_owned(), RefOr::T(request_id_header()));
+    components
+        .headers
+        .insert(RETRY_AFTER.to_owned(), RefOr::T(retry_after_header()));
+    let header_ref = |name: &str| RefOr::Ref(Ref::new(format!("#/components/headers/{name}")));
     for item in api.paths.paths.values_mut() {
         let operations = [
+            &mut item.get,
             &mut item.post,
             &mut item.put,
             &mut item.patch,
             &mut item.delete,
         ];
         for operation in operations.into_iter().flatten() {
-            if operation.request_body.is_none() {
-                continue;
-            }
+            operation.security.get_or_insert_with(Vec::new);
             let responses = &mut operation.responses.responses;
-            responses
-                .entry("413".to_owned())
-                .or_insert_with(|| problem("The body is larger than the body limit"));
-            responses.entry("415".to_owned()).or_insert_with(|| {
-                problem("The body is not of the media type the operation takes")
-            });
+            if operation.request_body.is_some() {
+                responses
+                    .entry("413".to_owned())
+                    .or_insert_with(|| problem("The body is larger than the body limit"));
+                responses.entry("415".to_owned()).or_insert_with(|| {
+                    problem("The body is not of the media type the operation takes")
+                });
+            }
+            for (status, response) in responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                response
+                    .headers
+                    .insert(REQUEST_ID.to_owned(), header_ref(REQUEST_ID));
+                if matches!(status.as_str(), "409" | "429" | "503") {
+                    response
+                        .headers
+                        .insert(RETRY_AFTER.to_owned(), header_ref(RETRY_AFTER));
+                }
+            }
         }
     }
     api
+}
+
+const REQUEST_ID: &str = "X-Request-Id";
+const RETRY_AFTER: &str = "Retry-After";
+
+fn request_id_header() -> utoipa::openapi::header::Header {
+    let mut header = utoipa::openapi::header::HeaderBuilder::new()
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .pattern(Some("^[A-Za-z0-9_-]{1,64}$")),
+        ))
+        .description(Some(
+            "The request's id: the one the client sent in `X-Request-Id` when it is 1 to 64 \
+             letters, digits, `-` or `_`, otherwise a new UUID. Every log line of the request \
+             carries it.",
+        ))
+        .build();
+    header.example = Some(serde_json::json!("0193a4f2-6c1e-7d3a-9b52-2f0c8e1d4a77"));
+    header
+}
+
+fn retry_after_header() -> utoipa::openapi::header::Header {
+    utoipa::openapi::header::HeaderBuilder::new()
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::Integer)
+                .minimum(Some(0)),
+        ))
+        .description(Some(
+            "Seconds to wait before retrying: 5 when the database is unavailable or the \
+             service at capacity (503), what the throttle says (429), 1 for \
+             `idempotency-in-progress` and 2 for `busy` (409).",
+        ))
+        .build()
 }

@@ -121,6 +121,7 @@ impl MetricsAccess {
 #[utoipa::path(
     tag = "operations",
     operation_id = "metrics",
+    security((), ("metrics_token" = [])),
     responses(
         (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"),
         (status = 401, description = "`SESAME_METRICS_TOKEN` is set and the request does not carry it as a bearer token",

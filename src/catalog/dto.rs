@@ -46,6 +46,23 @@ fn weekday_array(schema_type: SchemaType) -> Array {
         .build()
 }
 
+/// A CSV file, as bytes: the body of the catalog import (its columns are in
+/// the operation's description).
+pub struct CsvFile;
+
+impl utoipa::PartialSchema for CsvFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for CsvFile {}
+
 /// A package's net content (a 5 kg crate: `{"net_quantity": "5", "net_unit": "KGM"}`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -359,6 +376,7 @@ pub struct SearchQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfferPage {
     pub items: Vec<Offer>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }

@@ -28,23 +28,31 @@ fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The version an `If-Match` header names; 428 without one.
-fn if_match(req: &HttpRequest) -> ApiResult<i32> {
-    let value = req
-        .headers()
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::PreconditionRequired("send If-Match with the ETag you read".into())
-        })?;
-    value
-        .trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map_err(|_| {
-            ApiError::PreconditionFailed("If-Match does not name a version of this offer".into())
-        })
+/// The version an update applies to, from `If-Match` (RFC 9110, 13.1.1):
+/// `*`, or a list of entity tags compared strongly with the offer's
+/// `current` version (a weak tag `W/"…"` never matches). 428 without the
+/// header, 412 when no tag names the current version.
+fn if_match(req: &HttpRequest, current: i32) -> ApiResult<i32> {
+    let mut values = req.headers().get_all(header::IF_MATCH).peekable();
+    if values.peek().is_none() {
+        return Err(ApiError::PreconditionRequired(
+            "send If-Match with the ETag you read".into(),
+        ));
+    }
+    let wanted = etag(current);
+    let matches = values
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == wanted);
+    if matches {
+        Ok(current)
+    } else {
+        Err(ApiError::PreconditionFailed(format!(
+            "If-Match names no current version of this offer (its ETag is {wanted}; \
+             a weak tag never matches): read it again and retry"
+        )))
+    }
 }
 
 /// The stock as `reader` may see it.
@@ -456,7 +464,7 @@ async fn managed(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> ApiResult<Load
     security(("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "Offer id"),
-        ("If-Match" = String, Header, description = "The ETag of the version read"),
+        ("If-Match" = String, Header, description = "The ETag of the version read (strong comparison, RFC 9110), or `*`", example = "\"1\""),
     ),
     request_body = OfferChanges,
     responses(
@@ -483,7 +491,7 @@ pub async fn update_offer(
     let id = id.into_inner();
     let mut conn = state.pool.get().await?;
     let current = managed(&mut conn, &user, id).await?;
-    let version = if_match(&req)?;
+    let version = if_match(&req, current.version)?;
     let family = from_db(&current.row.family)?;
     let mut errors = validate::changes(&body, family);
     if let Some(labels) = &body.labels {
@@ -712,7 +720,7 @@ pub async fn search_offers(
     operation_id = "import_offers",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The supplying organisation")),
-    request_body(content = String, content_type = "text/csv", description = csv_import::FORMAT),
+    request_body(content = CsvFile, content_type = "text/csv", description = csv_import::FORMAT),
     responses(
         (status = 201, description = "Every row imported", body = csv_import::Imported),
         (status = 400, description = "Not readable as CSV: not UTF-8, no header, or over 5,000 rows", body = Problem, content_type = PROBLEM),

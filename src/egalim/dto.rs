@@ -8,8 +8,7 @@ use uuid::Uuid;
 
 use super::indicators::{FamilyIndicators, Indicators, MonthIndicators};
 use super::rules::Target;
-use crate::codes::{LocalDefinition, ProductFamily};
-use crate::http::negotiate::Format;
+use crate::codes::{LabelGroup, LocalDefinition, OriginClass, ProductFamily};
 
 /// A calendar year (the current one by default), or a date range.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -17,47 +16,25 @@ use crate::http::negotiate::Format;
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// A calendar year; the current one (Paris time) without any period.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
     /// First delivery date counted (with `to`, instead of `year`).
     pub from: Option<NaiveDate>,
-    /// Last delivery date counted.
+    /// Last delivery date counted (with `from`; at most three years after it).
     pub to: Option<NaiveDate>,
-    /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
-    #[param(inline)]
-    pub format: Option<Format>,
-}
-
-/// The period of a ma-cantine file, which is CSV only.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct MaCantineQuery {
-    /// A calendar year; the current one (Paris time) without any period.
-    pub year: Option<i32>,
-    /// First delivery date counted (with `to`, instead of `year`).
-    pub from: Option<NaiveDate>,
-    /// Last delivery date counted.
-    pub to: Option<NaiveDate>,
-    /// Always `csv` (accepted for symmetry with the other exports).
-    #[param(inline)]
-    pub format: Option<CsvOnly>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CsvOnly {
-    Csv,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ProgressQuery {
+    /// A calendar year; the current one (Paris time) without any period.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
+    /// First delivery date counted (with `to`, instead of `year`).
     pub from: Option<NaiveDate>,
+    /// Last delivery date counted (with `from`; at most three years after it).
     pub to: Option<NaiveDate>,
-    #[param(inline)]
-    pub format: Option<Format>,
     /// How many organic farms of the territory should supply its canteens
     /// (Sésame's goal: 100).
     pub organic_farms_target: Option<u32>,
@@ -98,12 +75,8 @@ pub struct SupplyCell {
     #[schema(example = "2026-03")]
     pub month: String,
     pub family: ProductFamily,
-    /// `bio`, `siqo`, `other` (other EGalim labels, externalities included), `none`.
-    #[schema(example = "bio")]
-    pub label_group: String,
-    /// `epci`, `departement`, `region`, `france` (elsewhere in France), `europe`.
-    #[schema(example = "departement")]
-    pub origin_class: String,
+    pub label_group: LabelGroup,
+    pub origin_class: OriginClass,
     pub value_ht_cents: i64,
     /// Delivered quantity per unit code (KGM, LTR, H87, XCR…), as decimal strings.
     #[schema(value_type = Object, example = json!({"KGM": "1250.5", "H87": "300"}))]

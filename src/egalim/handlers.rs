@@ -1,7 +1,7 @@
 //! HTTP handlers: a canteen's EGalim indicators and ma-cantine export, an
 //! authority's statistics and progress.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
@@ -13,11 +13,11 @@ use crate::AppState;
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
-use crate::codes::{OrganisationKind, OrganisationStatus, from_db};
+use crate::codes::{OrganisationKind, OrganisationStatus, TargetName, from_db};
 use crate::db::{DbConn, Work};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::Query;
-use crate::http::negotiate::{csv_response, csv_table, csv_text, wants_csv};
+use crate::http::negotiate::{csv_response, csv_table, csv_text};
 use crate::invoices;
 
 const PROBLEM: &str = "application/problem+json";
@@ -86,10 +86,7 @@ async fn readable_canteen(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> ApiRe
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The canteen"), PeriodQuery),
     responses(
-        (status = 200, description = "The indicators, as JSON or CSV (one row per scope and key)", content(
-            (CanteenIndicators = "application/json"),
-            (String = "text/csv", example = "scope,key,total_ht_cents,bio_cents,siqo_cents,other_egalim_cents,externalities_cents,egalim_cents,meat_and_fish_cents,meat_and_fish_egalim_cents,france_cents,short_circuit_cents,local_cents,local_unknown_cents\ntotal,,1250000,250000,60000,90000,0,400000,300000,150000,1100000,500000,450000,0\n")
-        )),
+        (status = 200, description = "The indicators", body = CanteenIndicators),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such canteen visible to the caller", body = Problem, content_type = PROBLEM),
@@ -98,16 +95,50 @@ async fn readable_canteen(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> ApiRe
 )]
 #[get("/canteens/{id}/egalim")]
 pub async fn canteen_indicators(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = wants_csv(&req, query.format);
+    canteen_indicators_as(state, user, id.into_inner(), query, false).await
+}
+
+/// The same indicators as a spreadsheet: one row per scope (`total`, `family`, `month`) and key.
+#[utoipa::path(
+    tag = "egalim",
+    operation_id = "canteen_indicators_csv",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The canteen"), PeriodQuery),
+    responses(
+        (status = 200, description = "The indicators, as CSV: one row per scope and key", content_type = "text/csv", body = String,
+            example = "scope,key,total_ht_cents,bio_cents,siqo_cents,other_egalim_cents,externalities_cents,egalim_cents,meat_and_fish_cents,meat_and_fish_egalim_cents,france_cents,short_circuit_cents,local_cents,local_unknown_cents\ntotal,,1250000,250000,60000,90000,0,400000,300000,150000,1100000,500000,450000,0\n"),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such canteen visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/canteens/{id}/egalim.csv")]
+pub async fn canteen_indicators_csv(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Query(query): Query<PeriodQuery>,
+) -> ApiResult<HttpResponse> {
+    canteen_indicators_as(state, user, id.into_inner(), query, true).await
+}
+
+/// `canteen_indicators` and `canteen_indicators_csv`: the same figures, as JSON or as CSV.
+async fn canteen_indicators_as(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: Uuid,
+    query: PeriodQuery,
+    csv: bool,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
-    let canteen = readable_canteen(&mut conn, &user, id.into_inner()).await?;
+    let canteen = readable_canteen(&mut conn, &user, id).await?;
     let cells = queries::canteen_cells(&mut conn, &canteen, period.from, period.to).await?;
     let (totals, by_family, by_month) = indicators::fold(&cells)?;
     if csv {
@@ -139,7 +170,7 @@ pub async fn canteen_indicators(
     tag = "egalim",
     operation_id = "ma_cantine_purchases",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The canteen"), MaCantineQuery),
+    params(("id" = Uuid, Path, description = "The canteen"), PeriodQuery),
     responses(
         (status = 200, description = "ma-cantine's CSV", content_type = "text/csv", body = String,
             example = "siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km\n21910570000015,Carottes,Ferme de l'Envol,2026-03-10,45.00,FRUITS_ET_LEGUMES,BIO,FRANCE,OUI,OUI,DEPARTEMENT,\n"),
@@ -154,7 +185,7 @@ pub async fn ma_cantine_purchases(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    Query(query): Query<MaCantineQuery>,
+    Query(query): Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
@@ -195,10 +226,7 @@ async fn readable_authority(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Api
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The authority"), PeriodQuery),
     responses(
-        (status = 200, description = "The statistics, as JSON or CSV (one row per cell)", content(
-            (TerritoryStatistics = "application/json"),
-            (String = "text/csv", example = "month,family,label_group,origin_class,value_ht_cents,quantities,suppliers,buyers,lines\n2026-03,FRUITS_ET_LEGUMES,bio,departement,125000,KGM=620.5,4,12,40\n")
-        )),
+        (status = 200, description = "The statistics", body = TerritoryStatistics),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The authority is not verified", body = Problem, content_type = PROBLEM),
@@ -208,14 +236,48 @@ async fn readable_authority(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Api
 )]
 #[get("/authorities/{id}/statistics")]
 pub async fn territory_statistics(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = wants_csv(&req, query.format);
-    let id = id.into_inner();
+    territory_statistics_as(state, user, id.into_inner(), query, false).await
+}
+
+/// The same statistics as a spreadsheet: one row per cell; `quantities` as `UNIT=quantity` pairs separated by spaces.
+#[utoipa::path(
+    tag = "egalim",
+    operation_id = "territory_statistics_csv",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The authority"), PeriodQuery),
+    responses(
+        (status = 200, description = "The statistics, as CSV: one row per cell", content_type = "text/csv", body = String,
+            example = "month,family,label_group,origin_class,value_ht_cents,quantities,suppliers,buyers,lines\n2026-03,FRUITS_ET_LEGUMES,bio,departement,125000,KGM=620.5,4,12,40\n"),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The authority is not verified", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/authorities/{id}/statistics.csv")]
+pub async fn territory_statistics_csv(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Query(query): Query<PeriodQuery>,
+) -> ApiResult<HttpResponse> {
+    territory_statistics_as(state, user, id.into_inner(), query, true).await
+}
+
+/// `territory_statistics` and `territory_statistics_csv`: the same figures, as JSON or as CSV.
+async fn territory_statistics_as(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: Uuid,
+    query: PeriodQuery,
+    csv: bool,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let epci = readable_authority(&mut conn, &user, id).await?;
@@ -269,8 +331,8 @@ pub async fn territory_statistics(
             Ok(SupplyCell {
                 family: from_db(&c.family)?,
                 month: c.month,
-                label_group: c.label_group,
-                origin_class: c.origin_class,
+                label_group: from_db(&c.label_group)?,
+                origin_class: from_db(&c.origin_class)?,
                 value_ht_cents: c.value_ht_cents,
                 quantities: c.quantities,
                 suppliers: c.suppliers,
@@ -298,10 +360,7 @@ pub async fn territory_statistics(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The authority"), ProgressQuery),
     responses(
-        (status = 200, description = "The progress, as JSON or CSV (one row per canteen)", content(
-            (Progress = "application/json"),
-            (String = "text/csv", example = "canteen_id,name,total_ht_cents,egalim_cents,bio_cents,meat_and_fish_cents,meat_and_fish_egalim_cents,egalim_met,bio_met,meat_and_fish_met\n")
-        )),
+        (status = 200, description = "The progress", body = Progress),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The authority is not verified", body = Problem, content_type = PROBLEM),
@@ -311,14 +370,48 @@ pub async fn territory_statistics(
 )]
 #[get("/authorities/{id}/progress")]
 pub async fn territory_progress(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
     Query(query): Query<ProgressQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = wants_csv(&req, query.format);
-    let id = id.into_inner();
+    territory_progress_as(state, user, id.into_inner(), query, false).await
+}
+
+/// The same progress as a spreadsheet: one row per canteen.
+#[utoipa::path(
+    tag = "egalim",
+    operation_id = "territory_progress_csv",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The authority"), ProgressQuery),
+    responses(
+        (status = 200, description = "The progress, as CSV: one row per canteen", content_type = "text/csv", body = String,
+            example = "canteen_id,name,total_ht_cents,egalim_cents,bio_cents,meat_and_fish_cents,meat_and_fish_egalim_cents,egalim_met,bio_met,meat_and_fish_met\n"),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The authority is not verified", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/authorities/{id}/progress.csv")]
+pub async fn territory_progress_csv(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Query(query): Query<ProgressQuery>,
+) -> ApiResult<HttpResponse> {
+    territory_progress_as(state, user, id.into_inner(), query, true).await
+}
+
+/// `territory_progress` and `territory_progress_csv`: the same figures, as JSON or as CSV.
+async fn territory_progress_as(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: Uuid,
+    query: ProgressQuery,
+    csv: bool,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get_for(AGGREGATES).await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let epci = readable_authority(&mut conn, &user, id).await?;
@@ -398,7 +491,7 @@ pub async fn territory_progress(
         epci,
         total_ht_cents: all.total_ht_cents,
         organic_or_local: target(
-            "organic_or_local",
+            TargetName::OrganicOrLocal,
             50,
             sum(|r| r.organic_or_local),
             all.total_ht_cents,
@@ -427,10 +520,7 @@ pub async fn territory_progress(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The authority"), PeriodQuery),
     responses(
-        (status = 200, description = "The payment delays, as JSON or CSV (one row per group)", content(
-            (PaymentDelays = "application/json"),
-            (String = "text/csv", example = "group,canteens,invoices_paid,median_days_to_pay,paid_late,unpaid_overdue\neducation,14,150,27.5,12,3\nall,20,210,28,19,4\n")
-        )),
+        (status = 200, description = "The payment delays", body = PaymentDelays),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The authority is not verified", body = Problem, content_type = PROBLEM),
@@ -440,14 +530,48 @@ pub async fn territory_progress(
 )]
 #[get("/authorities/{id}/payment-delays")]
 pub async fn territory_payment_delays(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = wants_csv(&req, query.format);
-    let id = id.into_inner();
+    territory_payment_delays_as(state, user, id.into_inner(), query, false).await
+}
+
+/// The same payment delays as a spreadsheet: one row per sector category, and `all`.
+#[utoipa::path(
+    tag = "egalim",
+    operation_id = "territory_payment_delays_csv",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The authority"), PeriodQuery),
+    responses(
+        (status = 200, description = "The payment delays, as CSV: one row per group", content_type = "text/csv", body = String,
+            example = "group,canteens,invoices_paid,median_days_to_pay,paid_late,unpaid_overdue\neducation,14,150,27.5,12,3\nall,20,210,28,19,4\n"),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The authority is not verified", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such authority visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/authorities/{id}/payment-delays.csv")]
+pub async fn territory_payment_delays_csv(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Query(query): Query<PeriodQuery>,
+) -> ApiResult<HttpResponse> {
+    territory_payment_delays_as(state, user, id.into_inner(), query, true).await
+}
+
+/// `territory_payment_delays` and `territory_payment_delays_csv`: the same figures, as JSON or as CSV.
+async fn territory_payment_delays_as(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: Uuid,
+    query: PeriodQuery,
+    csv: bool,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let period = period(&mut conn, query.year, query.from, query.to).await?;
     let epci = readable_authority(&mut conn, &user, id).await?;

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::queries::{Cell, Purchase};
 use super::rules::{Target, percent, target};
+use crate::codes::TargetName;
 use crate::error::ApiResult;
 use crate::http::negotiate::{csv_table, csv_text};
 
@@ -93,10 +94,15 @@ impl Indicators {
     /// The three legal targets (EGalim 50 %, BIO 20 %, meat and fish 60 %).
     pub fn targets(&self) -> Vec<Target> {
         vec![
-            target("egalim", 50, self.egalim_cents, self.total_ht_cents),
-            target("bio", 20, self.bio_cents, self.total_ht_cents),
             target(
-                "meat_and_fish",
+                TargetName::Egalim,
+                50,
+                self.egalim_cents,
+                self.total_ht_cents,
+            ),
+            target(TargetName::Bio, 20, self.bio_cents, self.total_ht_cents),
+            target(
+                TargetName::MeatAndFish,
                 60,
                 self.meat_and_fish_egalim_cents,
                 self.meat_and_fish_cents,

@@ -6,6 +6,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::codes::TargetName;
+
 /// The category a line counts in: each line once, with ma-cantine's
 /// precedence BIO > SIQO > other EGalim > externalities/performance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +54,7 @@ pub const CATEGORY_SQL: &str = "CASE WHEN 'BIO' = ANY(l.labels) THEN 'bio' \
 /// A legal target and where the canteen stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Target {
-    /// `egalim` (50 % of purchases), `bio` (20 %), `meat_and_fish` (60 % of
-    /// meat and fish purchases EGalim).
-    #[schema(example = "egalim")]
-    pub name: &'static str,
+    pub name: TargetName,
     /// The target share, in percent.
     pub target_percent: u8,
     /// The share reached, in percent, rounded to 0.1; null without purchases.
@@ -78,7 +77,7 @@ pub fn percent(part: i64, whole: i64) -> Option<Decimal> {
     })
 }
 
-pub fn target(name: &'static str, target_percent: u8, part: i64, whole: i64) -> Target {
+pub fn target(name: TargetName, target_percent: u8, part: i64, whole: i64) -> Target {
     // Exact comparison in integers: part / whole ≥ target / 100.
     let met = whole > 0 && i128::from(part) * 100 >= i128::from(whole) * i128::from(target_percent);
     let needed = (Decimal::from(whole) * Decimal::from(target_percent) / Decimal::ONE_HUNDRED)
@@ -123,16 +122,16 @@ mod tests {
     #[test]
     fn targets_say_what_is_missing_on_the_same_total() {
         // 1,000.00 € of purchases, 374.00 € EGalim: 126.00 € short of 50 %.
-        let t = target("egalim", 50, 37_400, 100_000);
+        let t = target(TargetName::Egalim, 50, 37_400, 100_000);
         assert_eq!((t.met, t.missing_cents), (false, 12_600));
         assert_eq!(t.share_percent, Some(Decimal::new(374, 1)));
         // Exactly 20 % is met.
-        assert!(target("bio", 20, 20_000, 100_000).met);
+        assert!(target(TargetName::Bio, 20, 20_000, 100_000).met);
         // 1 cent short of 20 % of 333 cents (66.6 → 67 needed).
-        let t = target("bio", 20, 66, 333);
+        let t = target(TargetName::Bio, 20, 66, 333);
         assert_eq!((t.met, t.missing_cents), (false, 1));
         // No purchases: nothing met, nothing missing, no share.
-        let t = target("meat_and_fish", 60, 0, 0);
+        let t = target(TargetName::MeatAndFish, 60, 0, 0);
         assert_eq!((t.met, t.missing_cents, t.share_percent), (false, 0, None));
     }
 }

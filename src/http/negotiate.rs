@@ -1,33 +1,9 @@
-//! Content negotiation for endpoints that answer JSON or CSV.
+//! CSV answers: the attachment and the table (the CSV forms of reports are
+//! operations of their own, `….csv`, beside their JSON forms).
 
-use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use serde::Deserialize;
-use utoipa::ToSchema;
-
 use crate::error::{ApiError, ApiResult};
-
-/// The `format` query parameter of endpoints that answer JSON or CSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Json,
-    Csv,
-}
-
-/// CSV when `format=csv`, or without `format` when `Accept` asks for
-/// `text/csv`; JSON otherwise.
-pub fn wants_csv(req: &HttpRequest, format: Option<Format>) -> bool {
-    match format {
-        Some(format) => format == Format::Csv,
-        None => req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv")),
-    }
-}
 
 /// A CSV attachment named `filename`.
 pub fn csv_response(filename: &str, body: Vec<u8>) -> actix_web::HttpResponse {

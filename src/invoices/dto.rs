@@ -281,8 +281,8 @@ pub struct InvoiceSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoicePage {
     pub items: Vec<InvoiceSummary>,
-    /// Pass as `cursor` for the next page; absent on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

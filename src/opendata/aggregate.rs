@@ -148,8 +148,8 @@ impl Aggregates {
                             let key = Key {
                                 month: month.clone(),
                                 family: (*family).to_owned(),
-                                label_group: label_group.to_owned(),
-                                origin_class: origin_class.to_owned(),
+                                label_group: (*label_group).to_owned(),
+                                origin_class: (*origin_class).to_owned(),
                                 sector_category: sector_category.to_owned(),
                             };
                             if !traded.contains(&key) {

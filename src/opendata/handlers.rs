@@ -11,13 +11,14 @@ use futures_util::StreamExt;
 use uuid::Uuid;
 
 use super::dto::*;
-use super::package::{self, File};
+use super::package::{self, File, Format};
 use super::queries::{self, ReleaseRow};
 use super::release::{self, Build, end_of_month, last_closed_month, parse_month};
 use crate::AppState;
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
+use crate::codes::ReleaseResource;
 use crate::db::Work;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::extract::{Json, Query};
@@ -329,37 +330,89 @@ pub async fn get_datapackage(
         .body(body))
 }
 
-/// A resource of the release, as CSV or JSON, streamed page by page with
-/// the same bytes on every download. Public; `HEAD` gives the headers.
+/// A resource of the release as CSV (RFC 4180, UTF-8, with its header
+/// row), streamed page by page with the same bytes on every download.
+/// Public; `HEAD` gives the headers.
 #[utoipa::path(
     get,
     tag = "opendata",
-    operation_id = "get_release_file",
+    operation_id = "get_release_csv",
     params(
         ("id" = Uuid, Path, description = "The release"),
-        ("file" = String, Path, description = "supply_stats.csv, supply_stats.json, transactions.csv, transactions.json, payment_delays.csv or payment_delays.json",
-            example = "transactions.csv"),
+        ("resource" = ReleaseResource, Path, description = "The resource", example = "transactions"),
     ),
     responses(
-        (status = 200, description = "The file", content(
-            (String = "text/csv", example = "month,sector_category,buyer_territory,supplier_kind,origin_class,family,label_group,unit_kind,value_band\n2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,50-100\n"),
-            (Object = "application/json")),
-            headers(("ETag" = String), ("Last-Modified" = String))),
+        (status = 200, description = "The resource as CSV", content_type = "text/csv", body = String,
+            headers(("ETag" = String), ("Last-Modified" = String)),
+            example = "month,sector_category,buyer_territory,supplier_kind,origin_class,family,label_group,unit_kind,value_band\n2026-01,education,200057859,farm,epci,FRUITS_ET_LEGUMES,bio,kg,50-100\n"),
         (status = 304, description = "Not modified (If-None-Match or If-Modified-Since)"),
-        (status = 404, description = "No such release or file", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such release or resource", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable (`service-unavailable`), or every download slot is taken (`at-capacity`)", body = Problem, content_type = PROBLEM),
     ),
 )]
-#[route("/opendata/releases/{id}/{file}", method = "GET", method = "HEAD")]
-pub async fn get_release_file(
+#[route(
+    "/opendata/releases/{id}/{resource}.csv",
+    method = "GET",
+    method = "HEAD"
+)]
+pub async fn get_release_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, String)>,
 ) -> ApiResult<HttpResponse> {
-    let (id, name) = path.into_inner();
-    let file = File::from_name(&name).ok_or_else(|| {
-        ApiError::not_found("no such file; a release has supply_stats.csv, supply_stats.json, transactions.csv, transactions.json, payment_delays.csv and payment_delays.json")
+    let (id, resource) = path.into_inner();
+    release_file(req, state, id, &resource, Format::Csv).await
+}
+
+/// A resource of the release as JSON (an array of row objects, with the
+/// fields of its Table Schema), streamed page by page with the same bytes
+/// on every download. Public; `HEAD` gives the headers.
+#[utoipa::path(
+    get,
+    tag = "opendata",
+    operation_id = "get_release_json",
+    params(
+        ("id" = Uuid, Path, description = "The release"),
+        ("resource" = ReleaseResource, Path, description = "The resource", example = "transactions"),
+    ),
+    responses(
+        (status = 200, description = "The resource's rows", body = Vec<Object>,
+            headers(("ETag" = String), ("Last-Modified" = String)),
+            example = json!([{"month": "2026-01", "sector_category": "education", "buyer_territory": "200057859", "supplier_kind": "farm", "origin_class": "epci", "family": "FRUITS_ET_LEGUMES", "label_group": "bio", "unit_kind": "kg", "value_band": "50-100"}])),
+        (status = 304, description = "Not modified (If-None-Match or If-Modified-Since)"),
+        (status = 404, description = "No such release or resource", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable (`service-unavailable`), or every download slot is taken (`at-capacity`)", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[route(
+    "/opendata/releases/{id}/{resource}.json",
+    method = "GET",
+    method = "HEAD"
+)]
+pub async fn get_release_json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, resource) = path.into_inner();
+    release_file(req, state, id, &resource, Format::Json).await
+}
+
+/// Streams `resource` of release `id` in `format`.
+async fn release_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: Uuid,
+    resource: &str,
+    format: Format,
+) -> ApiResult<HttpResponse> {
+    let resource = resource.parse::<ReleaseResource>().map_err(|_| {
+        ApiError::not_found(format!(
+            "no such resource; a release has {}",
+            ReleaseResource::CODES.join(", ")
+        ))
     })?;
+    let file = File { resource, format };
     let (row, _) = find(&state, id).await?;
     let (etag, modified) = validators(&row, file.name());
     if fresh(&req, &etag, modified) {

@@ -40,5 +40,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::list_releases)
         .service(handlers::get_release)
         .service(handlers::get_datapackage)
-        .service(handlers::get_release_file);
+        .service(handlers::get_release_csv)
+        .service(handlers::get_release_json);
 }

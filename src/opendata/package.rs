@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::queries::{self, PaymentDelayRow, ReleaseRow, SupplyStatRow};
 use crate::codes::ProductFamily;
 
-pub const LABEL_GROUPS: [&str; 4] = ["bio", "siqo", "other", "none"];
-pub const ORIGIN_CLASSES: [&str; 5] = ["epci", "departement", "region", "france", "europe"];
+pub const LABEL_GROUPS: &[&str] = crate::codes::LabelGroup::CODES;
+pub const ORIGIN_CLASSES: &[&str] = crate::codes::OriginClass::CODES;
 pub const SECTOR_CATEGORIES: [&str; 6] = [
     "administration",
     "entreprise",
@@ -51,12 +51,7 @@ pub const LEVELS: [&str; 6] = [
 /// page of `transactions` (the pages migration and its CHECK count 10,000).
 pub const PAGE_ROWS: i64 = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    SupplyStats,
-    Transactions,
-    PaymentDelays,
-}
+pub use crate::codes::ReleaseResource as Resource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -389,7 +384,7 @@ const SUPPLY_STATS_FIELDS: [Field; 10] = [
         name: "label_group",
         schema: |_| {
             enumeration(
-                &LABEL_GROUPS,
+                LABEL_GROUPS,
                 false,
                 "EGalim category, each line counted once: bio, siqo (Label Rouge, AOC/AOP, IGP, STG), other EGalim labels and externalities, none",
             )
@@ -399,7 +394,7 @@ const SUPPLY_STATS_FIELDS: [Field; 10] = [
         name: "origin_class",
         schema: |_| {
             enumeration(
-                &ORIGIN_CLASSES,
+                ORIGIN_CLASSES,
                 false,
                 "Where the producing farm is, from the territory: in the EPCI, its département, its region, elsewhere in France, Europe",
             )
@@ -487,7 +482,7 @@ const TRANSACTIONS_FIELDS: [Field; 9] = [
         name: "origin_class",
         schema: |_| {
             enumeration(
-                &ORIGIN_CLASSES,
+                ORIGIN_CLASSES,
                 true,
                 "Where the producing farm is, from the territory",
             )
@@ -499,7 +494,7 @@ const TRANSACTIONS_FIELDS: [Field; 9] = [
     },
     Field {
         name: "label_group",
-        schema: |_| enumeration(&LABEL_GROUPS, true, "EGalim category"),
+        schema: |_| enumeration(LABEL_GROUPS, true, "EGalim category"),
     },
     Field {
         name: "unit_kind",

@@ -135,12 +135,12 @@ fn lines_select() -> String {
     let codes = Codes::new();
     let family = Codes::encode(&codes.families, "l.family");
     let label_group = Codes::encode(
-        &LABEL_GROUPS,
+        LABEL_GROUPS,
         &format!(
             "CASE ({CATEGORY_SQL}) WHEN 'externalities' THEN 'other' ELSE ({CATEGORY_SQL}) END"
         ),
     );
-    let origin_class = Codes::encode(&ORIGIN_CLASSES, ORIGIN_CLASS_SQL);
+    let origin_class = Codes::encode(ORIGIN_CLASSES, ORIGIN_CLASS_SQL);
     let sector_category = Codes::encode(&SECTOR_CATEGORIES, SECTOR_CATEGORY_SQL);
     let supplier_kind = Codes::encode(&SUPPLIER_KINDS, "s.kind");
     let unit_kind = Codes::encode(&UNIT_KINDS, UNIT_KIND_SQL);
@@ -220,8 +220,8 @@ impl PairRow {
         Ok(Key {
             month: self.month.format("%Y-%m").to_string(),
             family: Codes::code(&codes.families, self.family)?.to_owned(),
-            label_group: Codes::code(&LABEL_GROUPS, self.label_group)?.to_owned(),
-            origin_class: Codes::code(&ORIGIN_CLASSES, self.origin_class)?.to_owned(),
+            label_group: Codes::code(LABEL_GROUPS, self.label_group)?.to_owned(),
+            origin_class: Codes::code(ORIGIN_CLASSES, self.origin_class)?.to_owned(),
             sector_category: Codes::code(&SECTOR_CATEGORIES, self.sector_category)?.to_owned(),
         })
     }
@@ -447,8 +447,8 @@ fn key_columns<'a>(keys: impl Iterator<Item = &'a Key> + Clone) -> [Vec<&'a str>
 fn write_transactions_sql() -> String {
     let codes = Codes::new();
     let family = Codes::encode(&codes.families, "c.family");
-    let label_group = Codes::encode(&LABEL_GROUPS, "c.label_group");
-    let origin_class = Codes::encode(&ORIGIN_CLASSES, "c.origin_class");
+    let label_group = Codes::encode(LABEL_GROUPS, "c.label_group");
+    let origin_class = Codes::encode(ORIGIN_CLASSES, "c.origin_class");
     let sector_category = Codes::encode(&SECTOR_CATEGORIES, "c.sector_category");
     let supplier_kind = Codes::decode(&SUPPLIER_KINDS, "li.supplier_kind");
     let unit_kind = Codes::decode(&UNIT_KINDS, "li.unit_kind");
@@ -571,11 +571,11 @@ mod tests {
 
     #[test]
     fn staged_positions_read_back_as_codes_and_nothing_else() {
-        assert_eq!(Codes::code(&LABEL_GROUPS, 1).unwrap(), "bio");
-        assert_eq!(Codes::code(&LABEL_GROUPS, 4).unwrap(), "none");
+        assert_eq!(Codes::code(LABEL_GROUPS, 1).unwrap(), "bio");
+        assert_eq!(Codes::code(LABEL_GROUPS, 4).unwrap(), "none");
         // array_position counts from 1; 0, past the end and negatives are errors.
         for position in [0, 5, -1] {
-            assert!(Codes::code(&LABEL_GROUPS, position).is_err());
+            assert!(Codes::code(LABEL_GROUPS, position).is_err());
         }
     }
 

@@ -184,7 +184,8 @@ pub struct Order {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderPage {
     pub items: Vec<Order>,
-    /// Pass as `cursor` for the next page; absent on the last.
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
     pub next_cursor: Option<Uuid>,
 }
 
@@ -308,9 +309,6 @@ pub struct PickingSite {
 #[into_params(parameter_in = Query)]
 pub struct PickingQuery {
     pub date: NaiveDate,
-    /// `csv` for a spreadsheet (also chosen by `Accept: text/csv`).
-    #[param(inline)]
-    pub format: Option<crate::http::negotiate::Format>,
 }
 
 /// One entry of the integration feed.
@@ -342,7 +340,8 @@ pub struct FeedEvent {
 pub struct FeedPage {
     pub items: Vec<FeedEvent>,
     /// Where to read from next time (the last item's cursor, or `after`
-    /// unchanged when nothing is new).
+    /// unchanged when nothing is new; `null` when there is neither).
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -17,7 +17,7 @@ use crate::auth::policy::{self, OrgAction};
 use crate::db::{DbConn, Work};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, Query};
-use crate::http::negotiate::{csv_response, wants_csv};
+use crate::http::negotiate::csv_response;
 
 const PROBLEM: &str = "application/problem+json";
 const MAX_KEY_LEN: usize = 255;
@@ -393,18 +393,14 @@ transition_handler!(
 );
 
 /// A supplier's picking list for a delivery date, from its accepted orders:
-/// per offer, the quantity for each delivery site. JSON, or CSV with
-/// `format=csv` or `Accept: text/csv`.
+/// per offer, the quantity for each delivery site.
 #[utoipa::path(
     tag = "orders",
     operation_id = "picking_list",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The supplier"), PickingQuery),
     responses(
-        (status = 200, description = "What to prepare", content(
-            (PickingList = "application/json"),
-            (String = "text/csv", example = "delivery_date,offer_id,product_name,unit,quantity,site_id,site_name,site_address,site_commune_insee,order_ids\n")
-        )),
+        (status = 200, description = "What to prepare", body = PickingList),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a farm or distributor", body = Problem, content_type = PROBLEM),
@@ -414,16 +410,50 @@ transition_handler!(
 )]
 #[get("/organisations/{id}/picking-list")]
 pub async fn picking_list(
-    req: HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
     Query(query): Query<PickingQuery>,
 ) -> ApiResult<HttpResponse> {
-    let supplier = id.into_inner();
-    let csv = wants_csv(&req, query.format);
+    picking_list_as(state, user, id.into_inner(), query, false).await
+}
+
+/// The same picking list as a spreadsheet: one row per offer and delivery site.
+#[utoipa::path(
+    tag = "orders",
+    operation_id = "picking_list_csv",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The supplier"), PickingQuery),
+    responses(
+        (status = 200, description = "What to prepare, as CSV: one row per offer and delivery site", content_type = "text/csv", body = String,
+            example = "delivery_date,offer_id,product_name,unit,quantity,site_id,site_name,site_address,site_commune_insee,order_ids\n"),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not a farm or distributor", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such organisation visible to the caller", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
+    ),
+)]
+#[get("/organisations/{id}/picking-list.csv")]
+pub async fn picking_list_csv(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    Query(query): Query<PickingQuery>,
+) -> ApiResult<HttpResponse> {
+    picking_list_as(state, user, id.into_inner(), query, true).await
+}
+
+/// `picking_list` and `picking_list_csv`: the same figures, as JSON or as CSV.
+async fn picking_list_as(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: Uuid,
+    query: PickingQuery,
+    csv: bool,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let org = access(&mut conn, supplier, Some(&user)).await?;
+    let org = access(&mut conn, id, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ReadPrivate)?;
     if !matches!(
         org.kind,
@@ -433,12 +463,12 @@ pub async fn picking_list(
             "only farms and distributors have picking lists".into(),
         ));
     }
-    let rows = queries::picking(&mut conn, supplier, query.date).await?;
+    let rows = queries::picking(&mut conn, id, query.date).await?;
     if csv {
         let body = picking::csv(query.date, &rows)?;
         return Ok(csv_response(&format!("picking-{}.csv", query.date), body));
     }
-    Ok(HttpResponse::Ok().json(picking::list(supplier, query.date, rows)?))
+    Ok(HttpResponse::Ok().json(picking::list(id, query.date, rows)?))
 }
 
 /// The organisation's integration feed: `order.submitted`, `order.accepted`,

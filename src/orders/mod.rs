@@ -23,5 +23,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::receive_order)
         .service(handlers::dispute_order)
         .service(handlers::picking_list)
+        .service(handlers::picking_list_csv)
         .service(handlers::read_feed);
 }

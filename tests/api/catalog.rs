@@ -223,6 +223,27 @@ async fn updates_need_the_current_etag() {
         .unwrap();
     assert_problem(supplier_change, 422, "validation-failed").await;
 
+    // RFC 9110: a weak tag never matches; a list matches by any of its
+    // tags; `*` matches the offer as it is.
+    let weak = patch(Some("W/\"2\""), json!({"price_cents": 150}))
+        .await
+        .unwrap();
+    assert_problem(weak, 412, "stale-version").await;
+    let listed = patch(Some("\"7\", \"2\""), json!({"price_cents": 160}))
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    assert_eq!(listed.headers()["etag"], "\"3\"");
+    let any = patch(Some("*"), json!({"price_cents": 165})).await.unwrap();
+    assert_eq!(any.status(), 200);
+    assert_eq!(any.headers()["etag"], "\"4\"");
+    let price: i64 = offers::table
+        .select(offers::price_cents)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(price, 165, "the unconditional update applied");
+
     // Another supplier's offer: 404, even with the right version.
     let eve = app.signed_up("eve@autre-ferme.fr").await;
     let other_farm = app.create_organisation(&eve, farm(SIRETS[2])).await;
@@ -231,7 +252,7 @@ async fn updates_need_the_current_etag() {
         .client
         .patch(url.clone())
         .bearer_auth(&eve.access)
-        .header("If-Match", "\"2\"")
+        .header("If-Match", "\"4\"")
         .json(&json!({"price_cents": 1}))
         .send()
         .await

@@ -279,7 +279,7 @@ async fn a_canteens_indicators_match_the_hand_computed_figures() {
     // The CSV has the same figures.
     let csv = app
         .get_as(
-            &format!("/api/v1/canteens/{canteen_id}/egalim?from={from}&to={to}&format=csv"),
+            &format!("/api/v1/canteens/{canteen_id}/egalim.csv?from={from}&to={to}"),
             &claire.access,
         )
         .await
@@ -429,6 +429,49 @@ async fn a_canteens_indicators_match_the_hand_computed_figures() {
         (Some("france"), Some("none"))
     );
     assert_eq!(lentil_cell["quantities"], json!({"KGM": "2"}));
+    // The CSV form is an operation of its own, with the same cells.
+    let csv = app
+        .get_as(
+            &format!("/api/v1/authorities/{authority_id}/statistics.csv?from={from}&to={to}"),
+            &agent.access,
+        )
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0][4], "value_ht_cents", "{csv}");
+    assert_eq!(rows.len(), cells.len() + 1, "{csv}");
+    let csv_total: i64 = rows[1..].iter().map(|r| r[4].parse::<i64>().unwrap()).sum();
+    assert_eq!(csv_total, 16100, "{csv}");
+    assert!(
+        rows.iter()
+            .any(|r| r[1..4] == ["AUTRES", "none", "france"] && r[5] == "KGM=2"),
+        "{csv}"
+    );
+    // The JSON operation has no `format` parameter any more: a clear 400.
+    assert_problem(
+        app.get_as(
+            &format!(
+                "/api/v1/authorities/{authority_id}/statistics?from={from}&to={to}&format=csv"
+            ),
+            &agent.access,
+        )
+        .await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
+    assert_problem(
+        app.get_as(
+            &format!("/api/v1/authorities/{authority_id}/statistics.csv"),
+            &stranger.access,
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
     let progress: Value = app.get_as(&format!("/api/v1/authorities/{authority_id}/progress?from={from}&to={to}&organic_farms_target=1"), &agent.access).await.json().await.unwrap();
     let sum: i64 = progress["canteens"]
         .as_array()

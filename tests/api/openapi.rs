@@ -83,11 +83,12 @@ fn every_reference_resolves_and_codes_are_spelt_as_the_domain_spells_them() {
     references(&document, &mut found);
     assert!(!found.is_empty());
     for target in found {
-        let name = target
-            .strip_prefix("#/components/schemas/")
-            .unwrap_or_else(|| panic!("{target}"));
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{target}: not a reference into the document"));
         assert!(
-            document["components"]["schemas"][name].is_object(),
+            pointer.starts_with("/components/")
+                && document.pointer(pointer).is_some_and(|v| v.is_object()),
             "dangling reference {target}"
         );
     }
@@ -136,4 +137,87 @@ async fn the_served_document_and_swagger_ui() {
     assert!(html.contains("swagger"), "{html}");
     // The UI is served from the binary: no CDN.
     assert!(!html.contains("https://"), "{html}");
+}
+
+/// The problem types: one enum in the document, each with a row in the
+/// docs' table of problems, and nothing else there.
+#[test]
+fn problem_types_are_an_enum_and_each_is_documented() {
+    let document = committed();
+    let listed: std::collections::BTreeSet<String> =
+        document["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
+            .as_array()
+            .expect("Problem.type is an enum")
+            .iter()
+            .map(|uri| {
+                let uri = uri.as_str().unwrap();
+                uri.strip_prefix("https://sesame.example/problems/")
+                    .unwrap_or_else(|| panic!("{uri}: not under the problems' base"))
+                    .to_owned()
+            })
+            .collect();
+    assert!(listed.contains("out-of-stock") && listed.contains("not-found"));
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/api.md"))
+        .expect("docs/api.md");
+    let table = &docs[docs
+        .find("| slug | status | when |")
+        .expect("the table of problems")..];
+    let documented: std::collections::BTreeSet<String> = table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            line.split('`')
+                .nth(1)
+                .expect("a slug in backquotes")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(listed, documented, "docs/api.md's table of problems");
+}
+
+/// What a generated client needs from every operation: a security
+/// requirement stated (`[]` when public), `X-Request-Id` on every answer,
+/// `Retry-After` on every 503.
+#[test]
+fn every_operation_states_its_security_and_headers() {
+    let document = committed();
+    assert!(
+        document["servers"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    let mut public = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            let security = operation["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: security"));
+            if security.is_empty() {
+                public.push(at.clone());
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let headers = &response["headers"];
+                assert_eq!(
+                    headers["X-Request-Id"]["$ref"], "#/components/headers/X-Request-Id",
+                    "{at} {status}"
+                );
+                if status == "503" {
+                    assert_eq!(
+                        headers["Retry-After"]["$ref"], "#/components/headers/Retry-After",
+                        "{at} {status}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        public.contains(&"post /api/v1/auth/login".to_owned()),
+        "{public:?}"
+    );
+    assert!(
+        !public.contains(&"post /api/v1/orders".to_owned()),
+        "{public:?}"
+    );
 }

@@ -284,9 +284,8 @@ async fn authority_payment_delays_add_up(
     assert_eq!(group["median_days_to_pay"].as_f64(), Some(last.median_days));
     let csv = app
         .client
-        .get(app.url(&path))
+        .get(app.url(&path.replace("/payment-delays?", "/payment-delays.csv?")))
         .bearer_auth(&pat.access)
-        .header("Accept", "text/csv")
         .send()
         .await
         .unwrap();

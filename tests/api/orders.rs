@@ -1116,11 +1116,10 @@ async fn lists_filter_and_page_and_picking_lists_add_up() {
         .app
         .client
         .get(w.app.url(&format!(
-            "/api/v1/organisations/{}/picking-list?date={tue}",
+            "/api/v1/organisations/{}/picking-list.csv?date={tue}",
             w.farm_a
         )))
         .bearer_auth(&w.marie.access)
-        .header("Accept", "text/csv")
         .send()
         .await
         .unwrap();

@@ -18,33 +18,18 @@ cd "$(dirname "$0")/../.."
 SEED=${SEED:-1}
 EXAMPLES=${EXAMPLES:-20}
 PORT=${PORT:-18097}
-BIN=${SESAME_BIN:-target/debug/sesame}
-URL="http://127.0.0.1:$PORT"
 VENV=target/fuzz-venv
-PASSWORD="Sésame démo en Cœur d'Essonne"
 
-[ -x "$BIN" ] || cargo build --quiet
 if [ ! -x "$VENV/bin/schemathesis" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
 
-# Under target/: PostgreSQL (run as `postgres` when we are root) must reach it.
+source tests/lib/demo.sh
 data=target/fuzz-run
-rm -rf "$data" && mkdir -p "$data"
-SESAME_DATA_DIR="$data/sesame" SESAME_BIND="127.0.0.1:$PORT" SESAME_LOG=warn \
-  "$BIN" demo >"$data/service.log" 2>&1 &
-pid=$!
-# The service stops its cluster on SIGTERM; the reports stay in $data.
-cleanup() { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; rm -rf "$data/sesame"; }
-trap cleanup EXIT
-# python3 stands in for curl (one tool fewer to install).
-ready() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$URL/readyz" 2>/dev/null; }
-for _ in $(seq 1 240); do
-  ready && break
-  kill -0 "$pid" 2>/dev/null || { cat "$data/service.log"; exit 1; }
-  sleep 0.5
-done
+start_demo "$PORT" "$data"
+URL=$DEMO_URL
+PASSWORD=$DEMO_PASSWORD
 
 # Two accounts per role, of two organisations. The fuzzer acts as the
 # first; its object-level check replays each of the first's reads as the
