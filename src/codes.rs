@@ -435,3 +435,59 @@ code_enum!(
         PaymentDelays = "payment_delays",
     }
 );
+
+code_enum!(
+    /// What an event of the integration feed reports; its `data` depends on
+    /// it (`FeedEvent`).
+    FeedEventType {
+        OrderSubmitted = "order.submitted",
+        OrderAccepted = "order.accepted",
+        OrderRejected = "order.rejected",
+        OrderCancelled = "order.cancelled",
+        OrderDelivered = "order.delivered",
+        OrderReceived = "order.received",
+        OrderDisputed = "order.disputed",
+        SupplyRequested = "supply.requested",
+        SupplyAccepted = "supply.accepted",
+        SupplyRefused = "supply.refused",
+        SupplyEnded = "supply.ended",
+        OfferPaused = "offer.paused",
+        OfferLabelsCorrected = "offer.labels_corrected",
+        ConsultationDrafted = "consultation.drafted",
+        ConsultationPublished = "consultation.published",
+        ConsultationAlert = "consultation.alert",
+        ConsultationAnswerReceived = "consultation.answer_received",
+        ConsultationClosed = "consultation.closed",
+        ConsultationCancelled = "consultation.cancelled",
+        ConsultationLotAwarded = "consultation.lot_awarded",
+        ConsultationLotUnsuccessful = "consultation.lot_unsuccessful",
+        ConsultationOutcome = "consultation.outcome",
+        ConsultationAwarded = "consultation.awarded",
+        ConsultationPartlyAwarded = "consultation.partly_awarded",
+        ConsultationUnsuccessful = "consultation.unsuccessful",
+        ContractCreated = "contract.created",
+        ContractProposed = "contract.proposed",
+        ContractActive = "contract.active",
+        ContractDeclined = "contract.declined",
+        ContractExpired = "contract.expired",
+        ContractTerminated = "contract.terminated",
+        InvoiceIssued = "invoice.issued",
+        InvoiceCredited = "invoice.credited",
+        InvoicePartlyPaid = "invoice.partly_paid",
+        InvoicePaid = "invoice.paid",
+        InvoiceOverdue = "invoice.overdue",
+        StandingOrderPlaced = "standing_order.placed",
+        StandingOrderFailed = "standing_order.failed",
+        StandingOrderMissed = "standing_order.missed",
+    }
+);
+
+code_enum!(
+    /// Where a standing order stands: `active` places its days, `paused`
+    /// skips them, `ended` is final.
+    StandingOrderStatus {
+        Active = "active",
+        Paused = "paused",
+        Ended = "ended",
+    }
+);

@@ -232,6 +232,7 @@ pub struct Member {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "paul@ferme-envol.fr", "role": "member"}))]
 pub struct InviteMember {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub role: Role,
 }

@@ -21,6 +21,7 @@ use crate::ids::{check_email, normalise_email};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "marie@ferme-envol.fr", "password": "les carottes de l'Envol poussent", "display_name": "Marie Dupont"}))]
 pub struct RegisterRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 12 to 128 characters, no composition rules, not easy to guess.
     #[schema(min_length = 12, max_length = 128)]
@@ -56,6 +57,7 @@ impl From<queries::User> for UserView {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "marie@ferme-envol.fr", "password": "les carottes de l'Envol poussent"}))]
 pub struct LoginRequest {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub password: String,
 }

@@ -7,13 +7,13 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::queries::{self, Changes, OfferRow};
-use crate::codes::OfferStatus;
+use crate::codes::{FeedEventType, OfferStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::orders::feed;
+use crate::orders::feed_data::OfferCorrected;
 
 #[derive(QueryableByName)]
 struct Touched {
@@ -63,8 +63,20 @@ pub async fn pause_offers_naming(
     .load(conn)
     .await?;
     for offer in &touched {
-        let data = json!({"offer_id": offer.id, "producer_id": farm, "reason": reason.text()});
-        feed::publish_to(conn, &[offer.supplier_id], "offer.paused", offer.id, &data).await?;
+        let data = OfferCorrected {
+            offer_id: offer.id,
+            producer_id: farm,
+            reason: reason.text().to_owned(),
+            labels: None,
+        };
+        feed::publish_to(
+            conn,
+            &[offer.supplier_id],
+            FeedEventType::OfferPaused,
+            offer.id,
+            &data,
+        )
+        .await?;
     }
     Ok(touched.len())
 }
@@ -88,16 +100,23 @@ pub async fn drop_uncertified_labels(
     .load(conn)
     .await?;
     for offer in &touched {
-        let data = json!({
-            "offer_id": offer.id,
-            "producer_id": farm,
-            "labels": offer.labels,
-            "reason": "producing_farm_certification_dropped",
-        });
+        let data = OfferCorrected {
+            offer_id: offer.id,
+            producer_id: farm,
+            reason: "producing_farm_certification_dropped".to_owned(),
+            labels: Some(
+                offer
+                    .labels
+                    .iter()
+                    .map(|l| l.parse())
+                    .collect::<Result<_, String>>()
+                    .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?,
+            ),
+        };
         feed::publish_to(
             conn,
             &[offer.supplier_id],
-            "offer.labels_corrected",
+            FeedEventType::OfferLabelsCorrected,
             offer.id,
             &data,
         )

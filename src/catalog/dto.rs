@@ -24,12 +24,26 @@ pub struct ProducerInput {
 }
 
 /// ISO weekdays it delivers on, 1 = Monday to 7 = Sunday.
-fn weekdays() -> Array {
+pub fn weekdays() -> Array {
     weekday_array(SchemaType::Type(Type::Array))
 }
 
 fn optional_weekdays() -> Array {
     weekday_array(SchemaType::Array(vec![Type::Array, Type::Null]))
+}
+
+/// A set of ISO weekdays, possibly empty (a lot delivered on dates).
+pub fn weekday_set() -> Array {
+    let day = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(7));
+    ArrayBuilder::new()
+        .items(day)
+        .max_items(Some(7))
+        .unique_items(true)
+        .description(Some("ISO weekdays, 1 = Monday to 7 = Sunday."))
+        .build()
 }
 
 fn weekday_array(schema_type: SchemaType) -> Array {
@@ -40,6 +54,9 @@ fn weekday_array(schema_type: SchemaType) -> Array {
     ArrayBuilder::new()
         .schema_type(schema_type)
         .items(day)
+        .min_items(Some(1))
+        .max_items(Some(7))
+        .unique_items(true)
         .description(Some(
             "ISO weekdays it delivers on, 1 = Monday to 7 = Sunday.",
         ))
@@ -83,8 +100,10 @@ pub struct Package {
     "delivery_weekdays": [2, 4]
 }))]
 pub struct NewOffer {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
     pub family: ProductFamily,
     /// EGalim labels; each must be one the producing farm is certified for.
@@ -119,6 +138,7 @@ pub struct NewOffer {
     pub available_until: Option<NaiveDate>,
     /// Days between order and delivery, at least.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 365)]
     pub lead_time_days: i32,
     #[schema(schema_with = weekdays)]
     pub delivery_weekdays: Vec<i16>,
@@ -150,6 +170,7 @@ pub struct OfferChanges {
     pub order_step: Option<Decimal>,
     pub available_from: Option<NaiveDate>,
     pub available_until: Option<NaiveDate>,
+    #[schema(minimum = 0, maximum = 365)]
     pub lead_time_days: Option<i32>,
     #[schema(schema_with = optional_weekdays)]
     pub delivery_weekdays: Option<Vec<i16>>,

@@ -123,6 +123,7 @@ pub struct LotDelivery {
     pub dates: Vec<NaiveDate>,
     /// ISO weekdays, 1 = Monday to 7 = Sunday, with `from` and `until`.
     #[serde(default)]
+    #[schema(schema_with = crate::catalog::dto::weekday_set)]
     pub weekdays: Vec<i16>,
     pub from: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
@@ -260,6 +261,7 @@ pub struct ConsultationQuery {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Le besoin a été regroupé avec celui de la commune voisine."}))]
 pub struct CancelConsultation {
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 
@@ -413,12 +415,14 @@ pub struct ScoreRequest {
 #[serde(deny_unknown_fields)]
 pub struct MarkInput {
     /// The criterion's position (not the price criterion's).
+    #[schema(minimum = 1, maximum = 32767)]
     pub position: i16,
     /// 0 to 100, at most 2 decimals.
     #[serde(with = "crate::http::decimal")]
     #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "80")]
     pub mark: Decimal,
     /// Why, 1 to 2,000 characters (required).
+    #[schema(min_length = 1, max_length = 2000)]
     pub justification: String,
 }
 
@@ -433,6 +437,7 @@ pub struct MarkInput {
 pub struct AwardRequest {
     pub answer_id: Uuid,
     /// Why, 1 to 2,000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub rationale: String,
     /// When the contract starts (default: today in Paris).
     pub valid_from: Option<NaiveDate>,
@@ -444,6 +449,7 @@ pub struct AwardRequest {
 #[schema(example = json!({"rationale": "Aucune réponse ne couvre les trois sites."}))]
 pub struct UnsuccessfulRequest {
     /// Why, 1 to 2,000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub rationale: String,
 }
 

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::dto::*;
@@ -19,13 +18,17 @@ use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, ConsultationSeat, OrgAction};
 use crate::codes::{
-    ConsultationStatus, CriterionKind, Label, LotStatus, OrganisationKind, Procedure,
-    ProductFamily, from_db,
+    ConsultationStatus, CriterionKind, FeedEventType, Label, LotStatus, OrganisationKind,
+    Procedure, ProductFamily, from_db,
 };
 use crate::contracts::queries as contracts;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::orders::dto::OrganisationRef;
 use crate::orders::feed;
+use crate::orders::feed_data::{
+    AlertLot, AnswerReceived, BidderOutcome, ConsultationAlert, ConsultationChanged,
+    ContractAwarded, FeedData, LotDecided,
+};
 
 pub const MAX_TEXT_CHARS: usize = 2000;
 
@@ -53,12 +56,27 @@ fn required_text(field: &str, value: &str) -> ApiResult<String> {
     }
 }
 
+/// A consultation's step, as the feed tells it.
+fn changed(
+    id: Uuid,
+    status: ConsultationStatus,
+    answers_due_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> ConsultationChanged {
+    ConsultationChanged {
+        consultation_id: id,
+        status,
+        procedure: None,
+        answers_due_at,
+        reason: None,
+    }
+}
+
 async fn event(
     conn: &mut AsyncPgConnection,
     to: &[Uuid],
-    event_type: &str,
+    event_type: FeedEventType,
     subject: Uuid,
-    data: serde_json::Value,
+    data: impl FeedData,
 ) -> ApiResult<()> {
     let to: Vec<Uuid> = to
         .iter()
@@ -83,8 +101,8 @@ pub async fn close_due(conn: &mut AsyncPgConnection, id: Option<Uuid>) -> ApiRes
             let mut to = vec![c.buyer_id];
             to.extend(queries::site_ids(conn, c.id).await?);
             to.extend(queries::bidders(conn, c.id).await?);
-            let data = json!({"consultation_id": c.id, "status": "closed", "answers_due_at": c.answers_due_at});
-            event(conn, &to, "consultation.closed", c.id, data).await?;
+            let data = changed(c.id, ConsultationStatus::Closed, Some(c.answers_due_at));
+            event(conn, &to, FeedEventType::ConsultationClosed, c.id, data).await?;
         }
         Ok(closed.len())
     })
@@ -481,8 +499,18 @@ pub async fn create(
     let id = row.id;
     conn.transaction::<_, ApiError, _>(async |conn| {
         queries::insert(conn, &row).await?;
-        let data = json!({"consultation_id": id, "status": "draft", "procedure": row.procedure});
-        event(conn, &[row.buyer_id], "consultation.drafted", id, data).await
+        let data = ConsultationChanged {
+            procedure: Some(from_db(&row.procedure)?),
+            ..changed(id, ConsultationStatus::Draft, None)
+        };
+        event(
+            conn,
+            &[row.buyer_id],
+            FeedEventType::ConsultationDrafted,
+            id,
+            data,
+        )
+        .await
     })
     .await?;
     let found = queries::find(conn, id).await?.ok_or_else(not_found)?;
@@ -597,7 +625,9 @@ pub async fn publish(
         let lots = queries::lots(conn, id).await?;
         let max_total: i64 = lots.iter().filter_map(|l| l.max_amount_ht_cents).sum();
         let now = queries::clock(conn).await?;
-        if let Some(problem) = rules::deadline_problem(procedure, max_total, now, locked.answers_due_at) {
+        if let Some(problem) =
+            rules::deadline_problem(procedure, max_total, now, locked.answers_due_at)
+        {
             return Err(ApiError::validation(
                 "answers_due_at",
                 format!("{problem}; move it with a new draft"),
@@ -606,19 +636,44 @@ pub async fn publish(
         queries::set_published(conn, id).await?;
         let mut to = vec![row.buyer_id];
         to.extend(queries::site_ids(conn, id).await?);
-        let data = json!({"consultation_id": id, "status": "published", "answers_due_at": locked.answers_due_at});
-        event(conn, &to, "consultation.published", id, data).await?;
+        let data = changed(
+            id,
+            ConsultationStatus::Published,
+            Some(locked.answers_due_at),
+        );
+        event(conn, &to, FeedEventType::ConsultationPublished, id, data).await?;
         let suppliers = queries::eligible_suppliers(conn, id).await?;
-        let alert = json!({
-            "consultation_id": id,
-            "buyer_id": row.buyer_id,
-            "buyer_name": row.buyer_name,
-            "title": row.title,
-            "procedure": row.procedure,
-            "answers_due_at": locked.answers_due_at,
-            "lots": lots.iter().map(|l| json!({"number": l.number, "family": l.family, "labels": l.labels, "unit": l.unit})).collect::<Vec<_>>(),
-        });
-        event(conn, &suppliers, "consultation.alert", id, alert).await
+        let alert = ConsultationAlert {
+            consultation_id: id,
+            buyer_id: row.buyer_id,
+            buyer_name: row.buyer_name.clone(),
+            title: row.title.clone(),
+            procedure: from_db(&row.procedure)?,
+            answers_due_at: locked.answers_due_at,
+            lots: lots
+                .iter()
+                .map(|l| {
+                    Ok(AlertLot {
+                        number: l.number,
+                        family: from_db(&l.family)?,
+                        labels: l
+                            .labels
+                            .iter()
+                            .map(|x| from_db(x))
+                            .collect::<ApiResult<_>>()?,
+                        unit: from_db(&l.unit)?,
+                    })
+                })
+                .collect::<ApiResult<_>>()?,
+        };
+        event(
+            conn,
+            &suppliers,
+            FeedEventType::ConsultationAlert,
+            id,
+            alert,
+        )
+        .await
     })
     .await?;
     let found = queries::find(conn, id).await?.ok_or_else(not_found)?;
@@ -650,8 +705,11 @@ pub async fn cancel(
         let mut to = vec![row.buyer_id];
         to.extend(queries::site_ids(conn, id).await?);
         to.extend(queries::bidders(conn, id).await?);
-        let data = json!({"consultation_id": id, "status": "cancelled", "reason": reason});
-        event(conn, &to, "consultation.cancelled", id, data).await
+        let data = ConsultationChanged {
+            reason: Some(reason.clone()),
+            ..changed(id, ConsultationStatus::Cancelled, None)
+        };
+        event(conn, &to, FeedEventType::ConsultationCancelled, id, data).await
     })
     .await?;
     let found = queries::find(conn, id).await?.ok_or_else(not_found)?;
@@ -913,15 +971,22 @@ pub async fn answer(
         });
         let digest = receipt::digest(&canonical);
         queries::seal(conn, &written, &digest).await?;
-        let data = json!({
-            "consultation_id": id,
-            "lot_number": lot_number,
-            "answer_id": written.id,
-            "revision": written.revision,
-            "received_at": written.received_at,
-            "sha256": digest,
-        });
-        event(conn, &[supplier], "consultation.answer_received", id, data).await?;
+        let data = AnswerReceived {
+            consultation_id: id,
+            lot_number,
+            answer_id: written.id,
+            revision: written.revision,
+            received_at: written.received_at,
+            sha256: digest.clone(),
+        };
+        event(
+            conn,
+            &[supplier],
+            FeedEventType::ConsultationAnswerReceived,
+            id,
+            data,
+        )
+        .await?;
         Ok(AnswerReceipt {
             answer_id: written.id,
             revision: written.revision,
@@ -1222,7 +1287,10 @@ pub async fn decide(
             .find(|l| l.number == lot_number)
             .ok_or_else(|| ApiError::not_found("no lot with this number in the consultation"))?;
         if lot.status != LotStatus::Open.as_str() {
-            return Err(ApiError::LotDecided(format!("lot {lot_number} is already {}", lot.status)));
+            return Err(ApiError::LotDecided(format!(
+                "lot {lot_number} is already {}",
+                lot.status
+            )));
         }
         let criteria = queries::criteria(conn, id).await?;
         let answers = queries::revealed_answers(conn, id).await?;
@@ -1233,7 +1301,10 @@ pub async fn decide(
         let (status, answer_id, winner) = match award {
             Some((answer_id, _)) => {
                 let Some(first) = evaluated.answers.first() else {
-                    return Err(ApiError::validation("answer_id", "the lot received no answer"));
+                    return Err(ApiError::validation(
+                        "answer_id",
+                        "the lot received no answer",
+                    ));
                 };
                 if !evaluated.complete {
                     return Err(ApiError::Conflict(
@@ -1243,7 +1314,10 @@ pub async fn decide(
                     ));
                 }
                 if !evaluated.answers.iter().any(|a| a.answer.id == answer_id) {
-                    return Err(ApiError::validation("answer_id", "is not an answer to this lot"));
+                    return Err(ApiError::validation(
+                        "answer_id",
+                        "is not an answer to this lot",
+                    ));
                 }
                 if first.answer.id != answer_id {
                     return Err(ApiError::validation(
@@ -1259,8 +1333,19 @@ pub async fn decide(
             }
             None => (LotStatus::Unsuccessful, None, None),
         };
-        if !queries::decide_lot(conn, lot.id, status.as_str(), answer_id, &rationale, user.id).await? {
-            return Err(ApiError::LotDecided(format!("lot {lot_number} is already decided")));
+        if !queries::decide_lot(
+            conn,
+            lot.id,
+            status.as_str(),
+            answer_id,
+            &rationale,
+            user.id,
+        )
+        .await?
+        {
+            return Err(ApiError::LotDecided(format!(
+                "lot {lot_number} is already decided"
+            )));
         }
         let sites = queries::site_ids(conn, id).await?;
         let mut contract_id = None;
@@ -1269,56 +1354,84 @@ pub async fn decide(
             let until = valid_until(from, row.duration_months, lot);
             let amount = match (lot.max_amount_ht_cents, lot.quantity) {
                 (Some(max), _) => max,
-                (None, Some(q)) => crate::orders::money::line_cents(q, winner.answer.unit_price_cents)
-                    .ok_or_else(|| ApiError::validation("answer_id", "the contract's value is too large"))?,
+                (None, Some(q)) => {
+                    crate::orders::money::line_cents(q, winner.answer.unit_price_cents).ok_or_else(
+                        || ApiError::validation("answer_id", "the contract's value is too large"),
+                    )?
+                }
                 (None, None) => 0,
             };
-            let contract = contracts::insert_from_award(conn, lot.id, winner.answer.id, amount, from, until).await?;
+            let contract =
+                contracts::insert_from_award(conn, lot.id, winner.answer.id, amount, from, until)
+                    .await?;
             contract_id = Some(contract);
             let mut parties = vec![row.buyer_id, winner.answer.supplier.id];
             parties.extend(sites.iter().copied());
-            let data = json!({
-                "contract_id": contract,
-                "consultation_id": id,
-                "lot_number": lot_number,
-                "supplier_id": winner.answer.supplier.id,
-                "buyer_id": row.buyer_id,
-                "unit_price_cents": winner.answer.unit_price_cents,
-                "amount_ht_cents": amount,
-                "valid_from": from,
-                "valid_until": until,
-            });
-            event(conn, &parties, "contract.created", contract, data).await?;
+            let data = ContractAwarded {
+                contract_id: contract,
+                consultation_id: id,
+                lot_number,
+                supplier_id: winner.answer.supplier.id,
+                buyer_id: row.buyer_id,
+                unit_price_cents: winner.answer.unit_price_cents,
+                amount_ht_cents: amount,
+                valid_from: from,
+                valid_until: until,
+            };
+            event(
+                conn,
+                &parties,
+                FeedEventType::ContractCreated,
+                contract,
+                data,
+            )
+            .await?;
         }
-        let winner_score = evaluated.answers.first().filter(|_| winner.is_some()).and_then(|a| a.score.clone());
-        let bidders: Vec<Uuid> = evaluated.answers.iter().map(|a| a.answer.supplier.id).collect();
+        let winner_score = evaluated
+            .answers
+            .first()
+            .filter(|_| winner.is_some())
+            .and_then(|a| a.score.clone());
+        let bidders: Vec<Uuid> = evaluated
+            .answers
+            .iter()
+            .map(|a| a.answer.supplier.id)
+            .collect();
         let mut to = vec![row.buyer_id];
         to.extend(sites.iter().copied());
         to.extend(bidders.iter().copied());
-        let data = json!({
-            "consultation_id": id,
-            "lot_number": lot_number,
-            "status": status,
-            "rationale": rationale,
-            "winner": winner.map(|w| json!({"id": w.answer.supplier.id, "name": w.answer.supplier.name})),
-            "winner_score": winner_score,
-            "answers": evaluated.answers.len(),
-        });
-        let kind = if winner.is_some() { "consultation.lot_awarded" } else { "consultation.lot_unsuccessful" };
+        let data = LotDecided {
+            consultation_id: id,
+            lot_number,
+            status,
+            rationale: rationale.clone(),
+            winner: winner.map(|w| OrganisationRef {
+                id: w.answer.supplier.id,
+                name: w.answer.supplier.name.clone(),
+            }),
+            winner_score: winner_score.clone(),
+            answers: evaluated.answers.len(),
+        };
+        let kind = if winner.is_some() {
+            FeedEventType::ConsultationLotAwarded
+        } else {
+            FeedEventType::ConsultationLotUnsuccessful
+        };
         event(conn, &to, kind, id, data).await?;
         for ranked in &evaluated.answers {
-            let data = json!({
-                "consultation_id": id,
-                "lot_number": lot_number,
-                "answer_id": ranked.answer.id,
-                "lot_status": status,
-                "rank": ranked.rank,
-                "answers": evaluated.answers.len(),
-                "score": ranked.score,
-                "winner_score": winner_score,
-                "won": answer_id == Some(ranked.answer.id),
-            });
-            event(conn, &[ranked.answer.supplier.id], "consultation.outcome", id, data).await?;
+            let data = BidderOutcome {
+                consultation_id: id,
+                lot_number,
+                answer_id: ranked.answer.id,
+                lot_status: status,
+                rank: ranked.rank,
+                answers: evaluated.answers.len(),
+                score: ranked.score.clone(),
+                winner_score: winner_score.clone(),
+                won: answer_id == Some(ranked.answer.id),
+            };
+            let to = [ranked.answer.supplier.id];
+            event(conn, &to, FeedEventType::ConsultationOutcome, id, data).await?;
         }
         let statuses: Vec<LotStatus> = queries::lot_statuses(conn, id)
             .await?
@@ -1332,8 +1445,12 @@ pub async fn decide(
             let mut to = vec![row.buyer_id];
             to.extend(sites.iter().copied());
             to.extend(queries::bidders(conn, id).await?);
-            let data = json!({"consultation_id": id, "status": outcome});
-            event(conn, &to, &format!("consultation.{outcome}"), id, data).await?;
+            let kind = match outcome {
+                ConsultationStatus::Awarded => FeedEventType::ConsultationAwarded,
+                ConsultationStatus::PartlyAwarded => FeedEventType::ConsultationPartlyAwarded,
+                _ => FeedEventType::ConsultationUnsuccessful,
+            };
+            event(conn, &to, kind, id, changed(id, outcome, None)).await?;
         }
         Ok(LotDecision {
             consultation_id: id,

@@ -150,6 +150,7 @@ pub struct ContractRequest {
     #[schema(max_items = 200)]
     pub canteen_ids: Vec<Uuid>,
     /// The buyer's engagement or purchase-order number, 1 to 50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub buyer_reference: Option<String>,
     /// What the contract is for, 1 to 300 characters.
     pub description: String,
@@ -194,7 +195,9 @@ pub struct ContractLineRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
-    /// On acceptance by the buyer: its engagement number, if not given yet.
+    /// On acceptance by the buyer: its engagement number, if not given yet
+    /// (1 to 50 characters).
+    #[schema(min_length = 1, max_length = 50)]
     pub buyer_reference: Option<String>,
 }
 
@@ -204,6 +207,7 @@ pub struct DecisionRequest {
 #[schema(example = json!({"reason": "Cessation d'activité de la ferme au 31 mars."}))]
 pub struct TerminateRequest {
     /// Why, 1 to 2,000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 

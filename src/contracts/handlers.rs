@@ -139,7 +139,8 @@ pub async fn authority_decp(
     security(("bearer" = [])),
     request_body = ContractRequest,
     responses(
-        (status = 201, description = "The proposed contract", body = Contract),
+        (status = 201, description = "The proposed contract", body = Contract,
+            headers(("Location" = String, description = "The contract"))),
         (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a member of either party, or a party that may not contract", body = Problem, content_type = PROBLEM),

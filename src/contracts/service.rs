@@ -6,7 +6,6 @@
 use chrono::Months;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rust_decimal::Decimal;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::dto::*;
@@ -16,10 +15,13 @@ use super::queries::{self, ContractRow, LineRow, NewContract};
 use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
-use crate::codes::{ContractStatus, Label, OrganisationKind, OrganisationStatus, from_db};
+use crate::codes::{
+    ContractStatus, FeedEventType, Label, OrganisationKind, OrganisationStatus, from_db,
+};
 use crate::consultations::dto::OrganisationRefOpt;
 use crate::error::{ApiError, ApiResult, FieldError, check_text};
 use crate::orders::dto::OrganisationRef;
+use crate::orders::feed_data::ContractChanged;
 
 /// A direct contract runs at most this long (as a framework agreement).
 const MAX_YEARS: u32 = 4;
@@ -442,14 +444,19 @@ async fn tell(
     status: ContractStatus,
     reason: Option<&str>,
 ) -> ApiResult<()> {
-    crate::orders::feed::publish_to(
-        conn,
-        &[buyer, supplier],
-        &format!("contract.{status}"),
-        id,
-        &json!({"contract_id": id, "status": status, "reason": reason}),
-    )
-    .await?;
+    let event = match status {
+        ContractStatus::Proposed => FeedEventType::ContractProposed,
+        ContractStatus::Active => FeedEventType::ContractActive,
+        ContractStatus::Declined => FeedEventType::ContractDeclined,
+        ContractStatus::Expired => FeedEventType::ContractExpired,
+        ContractStatus::Terminated => FeedEventType::ContractTerminated,
+    };
+    let data = ContractChanged {
+        contract_id: id,
+        status,
+        reason: reason.map(str::to_owned),
+    };
+    crate::orders::feed::publish_to(conn, &[buyer, supplier], event, id, &data).await?;
     Ok(())
 }
 

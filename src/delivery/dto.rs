@@ -19,8 +19,7 @@ use crate::error::FieldError;
     "zone": {"communes": [], "epcis": ["200057859"], "departements": ["91"]}
 }))]
 pub struct TermsRequest {
-    /// ISO weekdays it delivers on, 1 = Monday … 7 = Sunday.
-    #[schema(min_items = 1, max_items = 7)]
+    #[schema(schema_with = crate::catalog::dto::weekdays)]
     pub delivery_weekdays: Vec<i16>,
     /// Orders for day D close at `cutoff_time` on D − `cutoff_days`, 0 to 14.
     #[schema(minimum = 0, maximum = 14)]
@@ -157,7 +156,9 @@ fn dedup(mut codes: Vec<String>) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DatesQuery {
-    /// The first day to consider (default: today in Paris).
+    /// The first day to consider (default: today in Paris), in the years
+    /// 2000 to 2100.
+    #[param(pattern = "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<NaiveDate>,
     /// How many delivery days, 1 to 60 (default 10).
     #[param(minimum = 1, maximum = 60)]

@@ -70,8 +70,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "text must not contain NUL characters (\\u0000)",
                 ));
             }
-            let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-            let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let problem = |e: serde_path_to_error::Error<serde_json::Error>| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 if inner.is_data() {
@@ -80,12 +79,55 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 } else {
                     ApiError::MalformedBody(format!("malformed JSON: {inner}"))
                 }
-            })?;
+            };
+            let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+            let value = match serde_path_to_error::deserialize(&mut deserializer) {
+                Ok(value) => value,
+                // `3.0` where an integer is due: read again with integral
+                // floats as integers (rare, so the common path parses once).
+                Err(e)
+                    if e.inner()
+                        .to_string()
+                        .starts_with("invalid type: floating point") =>
+                {
+                    let mut json: serde_json::Value = serde_json::from_slice(&bytes)
+                        .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
+                    integral_floats_as_integers(&mut json);
+                    return serde_path_to_error::deserialize(json)
+                        .map(Json)
+                        .map_err(problem);
+                }
+                Err(e) => return Err(problem(e)),
+            };
             deserializer
                 .end()
                 .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
             Ok(Json(value))
         })
+    }
+}
+
+/// JSON (and JSON Schema) count `2.0` as the integer 2: so does the API.
+/// A number with a fraction stays a float, refused where an integer is due.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    /// Beyond 2^53 a float no longer holds every integer exactly.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                // Exact: |f| is at most 2^53, well within i64.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 
@@ -358,6 +400,15 @@ mod tests {
         );
         assert_eq!(
             post(json, r#"{"quantity": -1}"#).await,
+            (422, "validation-failed".into())
+        );
+        // 3.0 is the integer 3 in JSON Schema; 3.5 is not an integer.
+        assert_eq!(
+            post(json, r#"{"quantity": 3.0}"#).await,
+            (204, String::new())
+        );
+        assert_eq!(
+            post(json, r#"{"quantity": 3.5}"#).await,
             (422, "validation-failed".into())
         );
         assert_eq!(

@@ -7,7 +7,6 @@ use chrono::{Days, NaiveDate};
 use diesel_async::AsyncConnection;
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::dto::*;
@@ -17,8 +16,11 @@ use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::clock::today_in_paris;
-use crate::codes::{ChorusRequirement, MandateScope, OrganisationKind, PaymentStatus, from_db};
+use crate::codes::{
+    ChorusRequirement, FeedEventType, MandateScope, OrganisationKind, PaymentStatus, from_db,
+};
 use crate::error::{ApiError, ApiResult, FieldError, check_text};
+use crate::orders::feed_data::InvoiceChanged;
 use crate::orders::money::{euros, line_cents, totals};
 
 const MAX_ORDERS: usize = 200;
@@ -324,7 +326,7 @@ pub(crate) async fn issue_on(
         let row = prepare(conn, user, supplier, &body, mandate_id, today).await?;
         let id = row.0.id;
         queries::insert(conn, &row.0, &row.1, &row.2).await?;
-        tell(conn, &row.0, "invoice.issued").await?;
+        tell(conn, &row.0, FeedEventType::InvoiceIssued).await?;
         Ok(id)
     })
     .await
@@ -332,13 +334,22 @@ pub(crate) async fn issue_on(
 
 /// Tells both parties, through their feeds, that a document was issued or
 /// changed status; never its amounts.
-async fn tell(conn: &mut AsyncPgConnection, invoice: &InvoiceRow, event: &str) -> ApiResult<()> {
+async fn tell(
+    conn: &mut AsyncPgConnection,
+    invoice: &InvoiceRow,
+    event: FeedEventType,
+) -> ApiResult<()> {
+    let data = InvoiceChanged {
+        invoice_id: invoice.id,
+        number: invoice.number.clone(),
+        type_code: Some(invoice.type_code),
+    };
     crate::orders::feed::publish_to(
         conn,
         &[invoice.supplier_id, invoice.buyer_id],
         event,
         invoice.id,
-        &json!({"invoice_id": invoice.id, "number": invoice.number, "type_code": invoice.type_code}),
+        &data,
     )
     .await?;
     Ok(())
@@ -918,7 +929,7 @@ pub async fn credit(
                     .or((status == PaymentStatus::Paid).then_some(issue_date)),
             )
             .await?;
-            tell(conn, &row, "invoice.credited").await?;
+            tell(conn, &row, FeedEventType::InvoiceCredited).await?;
             Ok(id)
         })
         .await?;
@@ -1105,7 +1116,12 @@ pub(crate) async fn record_payment_on(
             paid_on,
         )
         .await?;
-        tell(conn, &row, &format!("invoice.{status}")).await?;
+        let event = match status {
+            PaymentStatus::Issued => FeedEventType::InvoiceIssued,
+            PaymentStatus::PartlyPaid => FeedEventType::InvoicePartlyPaid,
+            PaymentStatus::Paid => FeedEventType::InvoicePaid,
+        };
+        tell(conn, &row, event).await?;
         Ok(())
     })
     .await
@@ -1118,12 +1134,17 @@ pub async fn mark_overdue(conn: &mut AsyncPgConnection) -> ApiResult<usize> {
         let today = today_in_paris(conn).await?;
         let overdue = queries::mark_overdue(conn, today).await?;
         for invoice in &overdue {
+            let data = InvoiceChanged {
+                invoice_id: invoice.id,
+                number: invoice.number.clone(),
+                type_code: None,
+            };
             crate::orders::feed::publish_to(
                 conn,
                 &[invoice.supplier_id, invoice.buyer_id],
-                "invoice.overdue",
+                FeedEventType::InvoiceOverdue,
                 invoice.id,
-                &json!({"invoice_id": invoice.id, "number": invoice.number}),
+                &data,
             )
             .await?;
         }

@@ -14,10 +14,10 @@ use super::release::Disclosure;
 #[serde(deny_unknown_fields)]
 pub struct PublishRelease {
     /// First month, `YYYY-MM`.
-    #[schema(example = "2026-01", pattern = r"^\d{4}-\d{2}$")]
+    #[schema(example = "2026-01", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub from: String,
     /// Last month, `YYYY-MM`, before the current month (Paris time).
-    #[schema(example = "2026-06", pattern = r"^\d{4}-\d{2}$")]
+    #[schema(example = "2026-06", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub to: String,
     /// The statistical secrecy's parameters; the defaults (3 units, 85 %,
     /// k = 5) when absent.

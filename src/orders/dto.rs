@@ -311,29 +311,35 @@ pub struct PickingQuery {
     pub date: NaiveDate,
 }
 
-/// One entry of the integration feed.
-#[derive(Debug, Serialize, ToSchema)]
+/// One entry of the integration feed; its schema, one of the families of
+/// `orders::feed_data` told apart by `type`, is written there.
+#[derive(Debug, Serialize)]
 pub struct FeedEvent {
     /// Position of this event: pass it as `after` to read what follows.
-    #[schema(example = "7521-42")]
     pub cursor: String,
     #[serde(rename = "type")]
-    #[schema(example = "order.accepted")]
-    pub event_type: String,
-    /// What it is about: the order (`order.*`), the supply relationship
-    /// (`supply.requested|accepted|refused|ended`), the offer
-    /// (`offer.paused`, `offer.labels_corrected`), the consultation
-    /// (`consultation.*`) or the contract (`contract.created`).
+    pub event_type: crate::codes::FeedEventType,
     pub subject_id: Uuid,
     pub at: DateTime<Utc>,
-    /// For an order, its state after the change: status, parties, date,
-    /// totals, actor and reason. For a supply relationship: its id, parties,
-    /// status, reason and `offers_paused`. For an offer: its id, producer,
-    /// reason (and `labels` when corrected). For a consultation: its id,
-    /// status and what the step concerns (lot, rank and scores for an
-    /// outcome; never a price before the award).
-    #[schema(value_type = Object)]
+    /// One of `orders::feed_data`'s types, as `event_type` says.
     pub data: serde_json::Value,
+}
+
+impl utoipa::PartialSchema for FeedEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        super::feed_data::feed_event_schema()
+    }
+}
+
+impl ToSchema for FeedEvent {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        super::feed_data::feed_event_schemas(schemas);
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

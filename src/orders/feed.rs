@@ -12,11 +12,12 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::dto::FeedEvent;
+use super::feed_data::{FeedData, OrderChanged};
 use super::queries::OrderRow;
+use crate::codes::FeedEventType;
 use crate::error::ApiError;
 use crate::schema::domain_events;
 
@@ -27,31 +28,36 @@ pub const MAX_LIMIT: u32 = 500;
 /// supplier, in one statement.
 pub async fn publish(
     conn: &mut AsyncPgConnection,
-    event_type: &str,
+    event_type: FeedEventType,
     orders: &[OrderRow],
     actor_organisation: Uuid,
     reason: Option<&str>,
 ) -> QueryResult<()> {
+    assert!(OrderChanged::TYPES.contains(&event_type), "{event_type}");
     let mut rows = Vec::with_capacity(orders.len() * 2);
     for order in orders {
-        let data = json!({
-            "order_id": order.id,
-            "checkout_id": order.checkout_id,
-            "status": order.status,
-            "buyer_id": order.buyer_id,
-            "supplier_id": order.supplier_id,
-            "delivery_site_id": order.delivery_site_id,
-            "delivery_date": order.delivery_date,
-            "total_ht_cents": order.total_ht_cents,
-            "total_vat_cents": order.total_vat_cents,
-            "total_ttc_cents": order.total_ttc_cents,
-            "actor_organisation_id": actor_organisation,
-            "reason": reason,
-        });
+        let data = OrderChanged {
+            order_id: order.id,
+            checkout_id: order.checkout_id,
+            status: order
+                .status
+                .parse()
+                .map_err(|e: String| diesel::result::Error::DeserializationError(e.into()))?,
+            buyer_id: order.buyer_id,
+            supplier_id: order.supplier_id,
+            delivery_site_id: order.delivery_site_id,
+            delivery_date: order.delivery_date,
+            total_ht_cents: order.total_ht_cents,
+            total_vat_cents: order.total_vat_cents,
+            total_ttc_cents: order.total_ttc_cents,
+            actor_organisation_id: actor_organisation,
+            reason: reason.map(str::to_owned),
+        };
+        let data = to_json(&data)?;
         for organisation in [order.buyer_id, order.supplier_id] {
             rows.push((
                 domain_events::organisation_id.eq(organisation),
-                domain_events::event_type.eq(event_type),
+                domain_events::event_type.eq(event_type.as_str()),
                 domain_events::subject_id.eq(order.id),
                 domain_events::payload.eq(data.clone()),
                 domain_events::at.eq(order.updated_at),
@@ -67,20 +73,23 @@ pub async fn publish(
 
 /// Writes one event about `subject` to the feed of each of `organisations`,
 /// in one statement: events that are not about an order (supply
-/// relationships, offers paused or corrected).
-pub async fn publish_to(
+/// relationships, offers, consultations, contracts, invoices, standing
+/// orders). `data` is the type `event_type` documents (checked).
+pub async fn publish_to<D: FeedData>(
     conn: &mut AsyncPgConnection,
     organisations: &[Uuid],
-    event_type: &str,
+    event_type: FeedEventType,
     subject: Uuid,
-    data: &serde_json::Value,
+    data: &D,
 ) -> QueryResult<()> {
+    assert!(D::TYPES.contains(&event_type), "{event_type}");
+    let data = to_json(data)?;
     let rows: Vec<_> = organisations
         .iter()
         .map(|organisation| {
             (
                 domain_events::organisation_id.eq(*organisation),
-                domain_events::event_type.eq(event_type),
+                domain_events::event_type.eq(event_type.as_str()),
                 domain_events::subject_id.eq(subject),
                 domain_events::payload.eq(data.clone()),
             )
@@ -91,6 +100,10 @@ pub async fn publish_to(
         .execute(conn)
         .await
         .map(drop)
+}
+
+fn to_json(data: &impl serde::Serialize) -> QueryResult<serde_json::Value> {
+    serde_json::to_value(data).map_err(|e| diesel::result::Error::SerializationError(e.into()))
 }
 
 /// Parses `tx-seq`.
@@ -142,14 +155,18 @@ pub async fn read(
     .bind::<BigInt, _>(i64::from(limit))
     .load(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| FeedEvent {
-            cursor: format!("{}-{}", r.tx, r.seq),
-            event_type: r.event_type,
-            subject_id: r.subject_id,
-            at: r.at,
-            data: r.payload,
+    rows.into_iter()
+        .map(|r| {
+            Ok(FeedEvent {
+                cursor: format!("{}-{}", r.tx, r.seq),
+                event_type: r
+                    .event_type
+                    .parse()
+                    .map_err(|e: String| diesel::result::Error::DeserializationError(e.into()))?,
+                subject_id: r.subject_id,
+                at: r.at,
+                data: r.payload,
+            })
         })
-        .collect())
+        .collect()
 }

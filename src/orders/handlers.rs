@@ -95,7 +95,8 @@ fn created(body: serde_json::Value, replayed: bool) -> HttpResponse {
     responses(
         (status = 201, description = "The orders, one per supplier", body = Checkout,
             headers(("Link" = String, description = "Each order's URL, rel=\"item\""),
-                    ("Location" = String, description = "The order's URL, when there is one order"))),
+                    ("Location" = String, description = "The order's URL, when there is one order"),
+                    ("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key and body"))),
         (status = 400, description = "Malformed JSON, or Idempotency-Key missing or invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a verified canteen", body = Problem, content_type = PROBLEM),

@@ -3,7 +3,7 @@
 
 use chrono::{Days, NaiveDate};
 
-use crate::codes::OrderStatus;
+use crate::codes::{FeedEventType, OrderStatus};
 use crate::error::AllowedTransition;
 
 /// The side of an order the caller acts for.
@@ -89,15 +89,15 @@ impl Action {
 }
 
 /// Events and the integration feed name a change by its result.
-pub fn event_type(status: OrderStatus) -> &'static str {
+pub fn event_type(status: OrderStatus) -> FeedEventType {
     match status {
-        OrderStatus::Submitted => "order.submitted",
-        OrderStatus::Accepted => "order.accepted",
-        OrderStatus::Rejected => "order.rejected",
-        OrderStatus::Cancelled => "order.cancelled",
-        OrderStatus::Delivered => "order.delivered",
-        OrderStatus::Received => "order.received",
-        OrderStatus::Disputed => "order.disputed",
+        OrderStatus::Submitted => FeedEventType::OrderSubmitted,
+        OrderStatus::Accepted => FeedEventType::OrderAccepted,
+        OrderStatus::Rejected => FeedEventType::OrderRejected,
+        OrderStatus::Cancelled => FeedEventType::OrderCancelled,
+        OrderStatus::Delivered => FeedEventType::OrderDelivered,
+        OrderStatus::Received => FeedEventType::OrderReceived,
+        OrderStatus::Disputed => FeedEventType::OrderDisputed,
     }
 }
 

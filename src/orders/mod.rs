@@ -4,6 +4,7 @@
 pub mod checkout;
 pub mod dto;
 pub mod feed;
+pub mod feed_data;
 mod handlers;
 pub mod lifecycle;
 pub mod money;

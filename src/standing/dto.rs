@@ -104,8 +104,7 @@ pub struct StandingOrder {
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
     pub days_ahead: i16,
-    /// `active`, `paused` or `ended`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::codes::StandingOrderStatus)]
     pub status: String,
     pub lines: Vec<TemplateLine>,
     /// Recent and coming delivery days: from 14 days back to 28 days past
@@ -123,7 +122,8 @@ pub struct StandingOrderList {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "paused"}))]
 pub struct StatusRequest {
-    /// `active`, `paused` or `ended` (final).
+    /// `ended` is final.
+    #[schema(value_type = crate::codes::StandingOrderStatus)]
     pub status: String,
 }
 

@@ -22,7 +22,8 @@ const PROBLEM: &str = "application/problem+json";
     security(("bearer" = [])),
     request_body = StandingOrderRequest,
     responses(
-        (status = 201, description = "The standing order, with its coming days", body = StandingOrder),
+        (status = 201, description = "The standing order, with its coming days", body = StandingOrder,
+            headers(("Location" = String, description = "The standing order"))),
         (status = 400, description = "Malformed body", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a verified canteen", body = Problem, content_type = PROBLEM),

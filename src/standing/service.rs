@@ -17,9 +17,11 @@ use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::clock::today_in_paris;
+use crate::codes::FeedEventType;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::orders::checkout::{self, Outcome};
 use crate::orders::dto::{BasketLine, CheckoutRequest};
+use crate::orders::feed_data::StandingOrderDay;
 
 /// The job's name, in `jobs`, the logs and the metrics.
 pub const JOB: &str = "standing_orders";
@@ -701,7 +703,7 @@ pub async fn place_day(
                     let checkout = done["checkout_id"].as_str().and_then(|s| s.parse().ok());
                     let problems = Value::Array(problems);
                     queries::settle(conn, t.id, date, "placed", checkout, &problems).await?;
-                    tell(conn, t, date, "standing_order.placed", json!({"checkout_id": checkout, "problems": problems})).await?;
+                    tell(conn, t, date, FeedEventType::StandingOrderPlaced, checkout, Some(&problems)).await?;
                     return Ok(Placed::Placed);
                 }
                 Err(error) if is_refusal(&error) => {
@@ -721,7 +723,7 @@ pub async fn place_day(
         }
         let problems = Value::Array(problems);
         queries::settle(conn, t.id, date, "failed", None, &problems).await?;
-        tell(conn, t, date, "standing_order.failed", json!({"problems": problems})).await?;
+        tell(conn, t, date, FeedEventType::StandingOrderFailed, None, Some(&problems)).await?;
         Ok(Placed::Failed)
     })
     .await
@@ -732,11 +734,16 @@ async fn tell(
     conn: &mut AsyncPgConnection,
     t: &TemplateRow,
     date: NaiveDate,
-    event: &str,
-    mut data: Value,
+    event: FeedEventType,
+    checkout_id: Option<Uuid>,
+    problems: Option<&Value>,
 ) -> ApiResult<()> {
-    data["standing_order_id"] = json!(t.id);
-    data["delivery_date"] = json!(date);
+    let data = StandingOrderDay {
+        standing_order_id: t.id,
+        delivery_date: date,
+        checkout_id,
+        problems: problems.and_then(Value::as_array).cloned(),
+    };
     crate::orders::feed::publish_to(conn, &[t.buyer_id], event, t.id, &data).await?;
     Ok(())
 }
@@ -827,7 +834,15 @@ async fn run_locked(conn: &mut AsyncPgConnection) -> ApiResult<Run> {
         conn.transaction::<_, ApiError, _>(async |conn| {
             if queries::mark_missed(conn, t.id, day).await? {
                 run.missed += 1;
-                tell(conn, &t, day, "standing_order.missed", json!({})).await?;
+                tell(
+                    conn,
+                    &t,
+                    day,
+                    FeedEventType::StandingOrderMissed,
+                    None,
+                    None,
+                )
+                .await?;
             }
             Ok(())
         })

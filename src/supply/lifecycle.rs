@@ -1,7 +1,7 @@
 //! Who may move a supply relationship from which status to which: the whole
 //! state machine in one table, without I/O.
 
-use crate::codes::SupplyStatus;
+use crate::codes::{FeedEventType, SupplyStatus};
 
 /// The side of a relationship the caller acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,11 +29,11 @@ impl Action {
     }
 
     /// The feed's event for it.
-    pub fn event_type(self) -> &'static str {
+    pub fn event_type(self) -> FeedEventType {
         match self {
-            Action::Accept => "supply.accepted",
-            Action::Refuse => "supply.refused",
-            Action::End => "supply.ended",
+            Action::Accept => FeedEventType::SupplyAccepted,
+            Action::Refuse => FeedEventType::SupplyRefused,
+            Action::End => FeedEventType::SupplyEnded,
         }
     }
 }

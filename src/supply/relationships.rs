@@ -3,7 +3,6 @@
 //! ends, the pausing of the distributor's offers naming the farm).
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::lifecycle::{self, Action, Party};
@@ -12,9 +11,10 @@ use crate::accounts::access;
 use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::catalog::consent::{self, PauseReason};
-use crate::codes::{OrganisationKind, OrganisationStatus, SupplyStatus, from_db};
+use crate::codes::{FeedEventType, OrganisationKind, OrganisationStatus, SupplyStatus, from_db};
 use crate::error::{ApiError, ApiResult};
 use crate::orders::feed;
+use crate::orders::feed_data::SupplyChanged;
 
 pub const MAX_TEXT_CHARS: usize = 2000;
 
@@ -65,8 +65,16 @@ pub async fn request(
                 ),
                 other => other,
             })?;
-        let data = json!({"relationship_id": id, "distributor_id": distributor, "farm_id": farm, "status": "requested"});
-        feed::publish_to(conn, &[distributor, farm], "supply.requested", id, &data).await?;
+        let data = SupplyChanged {
+            relationship_id: id,
+            distributor_id: distributor,
+            farm_id: farm,
+            status: SupplyStatus::Requested,
+            reason: None,
+            offers_paused: 0,
+        };
+        let parties = [distributor, farm];
+        feed::publish_to(conn, &parties, FeedEventType::SupplyRequested, id, &data).await?;
         Ok(())
     })
     .await?;
@@ -154,14 +162,14 @@ pub async fn act(
         } else {
             0
         };
-        let data = json!({
-            "relationship_id": id,
-            "distributor_id": current.distributor_id,
-            "farm_id": current.farm_id,
-            "status": to,
-            "reason": reason,
-            "offers_paused": paused,
-        });
+        let data = SupplyChanged {
+            relationship_id: id,
+            distributor_id: current.distributor_id,
+            farm_id: current.farm_id,
+            status: to,
+            reason: reason.clone(),
+            offers_paused: paused,
+        };
         let parties = [current.distributor_id, current.farm_id];
         feed::publish_to(conn, &parties, action.event_type(), id, &data).await?;
         Ok(())

@@ -221,3 +221,115 @@ fn every_operation_states_its_security_and_headers() {
         "{public:?}"
     );
 }
+
+/// Where Schemathesis' positive_data_acceptance also accepts a refusal: one
+/// operation at a time, with the statuses its rules answer. The reasons are
+/// in tests/fuzz/schemathesis.toml, above each block; a new allowance goes
+/// in both places.
+const SCHEMATHESIS_ALLOWANCES: &[(&str, &[&str])] = &[
+    ("canteen_indicators", &["400"]),
+    ("canteen_indicators_csv", &["400"]),
+    ("ma_cantine_purchases", &["400"]),
+    ("territory_statistics", &["400"]),
+    ("territory_statistics_csv", &["400"]),
+    ("territory_progress", &["400"]),
+    ("territory_progress_csv", &["400"]),
+    ("territory_payment_delays", &["400"]),
+    ("territory_payment_delays_csv", &["400"]),
+    ("search_offers", &["400"]),
+    ("list_communes", &["400"]),
+    ("read_feed", &["400"]),
+    ("list_orders", &["400"]),
+    ("checkout", &["400", "422"]),
+    ("register", &["400", "422"]),
+    ("create_organisation", &["400", "422"]),
+    ("update_organisation", &["400", "422"]),
+    ("put_certifications", &["400", "422"]),
+    ("create_offer", &["400", "422"]),
+    ("import_offers", &["400", "422"]),
+    ("update_offer", &["400", "412", "422"]),
+    ("adjust_stock", &["400", "422"]),
+    ("deliver_order", &["400", "422"]),
+    ("dispute_order", &["400", "422"]),
+    ("publish_release", &["400", "422"]),
+    ("put_invoicing_profile", &["400", "422"]),
+    ("issue_invoice", &["400", "422"]),
+    ("grant_billing_mandate", &["400", "422"]),
+    ("issue_credit_note", &["400", "422"]),
+    ("record_payment", &["400", "422"]),
+];
+
+#[test]
+fn schemathesis_allowances_are_named_one_by_one() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/schemathesis.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let config: toml::Table = text.parse().expect("schemathesis.toml is TOML");
+    let document = committed();
+    let operation_ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let problem_types: Vec<&str> =
+        document["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().rsplit('/').next().unwrap())
+            .collect();
+    let mut found = Vec::new();
+    for block in config["operations"].as_array().expect("[[operations]]") {
+        let block = block.as_table().unwrap();
+        assert!(
+            !block.keys().any(|k| k.ends_with("-regex")),
+            "a block names one operation by its id, not a pattern: {block:?}"
+        );
+        let op = block["include-operation-id"]
+            .as_str()
+            .expect("include-operation-id");
+        assert!(operation_ids.contains(&op), "{op}: no such operation");
+        // The reason above the block: the problem types answered and the rule.
+        let reason = text
+            .lines()
+            .find(|l| l.starts_with(&format!("# {op}: ")))
+            .unwrap_or_else(|| panic!("{op}: no `# {op}: ` comment giving the reason"));
+        // `# op: `type`, `type`. The rule.`
+        let types = reason
+            .split_once(": ")
+            .unwrap()
+            .1
+            .split(". ")
+            .next()
+            .unwrap();
+        let named: Vec<&str> = types.split('`').skip(1).step_by(2).collect();
+        assert!(!named.is_empty(), "{op}: the reason names no problem type");
+        for slug in named {
+            assert!(
+                problem_types.contains(&slug),
+                "{op}: `{slug}` is no problem type"
+            );
+        }
+        let statuses = block
+            .get("checks")
+            .and_then(|c| c.get("positive_data_acceptance"))
+            .and_then(|c| c.get("expected-statuses"))
+            .and_then(|s| s.as_array());
+        let Some(statuses) = statuses else {
+            continue;
+        };
+        let default = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"];
+        let extra: Vec<&str> = statuses
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .filter(|s| !default.contains(s))
+            .collect();
+        found.push((op, extra));
+    }
+    let expected: Vec<(&str, Vec<&str>)> = SCHEMATHESIS_ALLOWANCES
+        .iter()
+        .map(|(op, statuses)| (*op, statuses.to_vec()))
+        .collect();
+    assert_eq!(found, expected, "tests/fuzz/schemathesis.toml's allowances");
+}

@@ -59,6 +59,7 @@ from sesame_api_client.models import (
     Me,
     OfferPage,
     Order,
+    OrderChangedEvent,
     OrderPage,
     OrderStatus,
     Problem,
@@ -178,8 +179,10 @@ def main(base: str) -> None:
         if not more.items:
             break
         feed = more
-    about = [e.type_ for e in feed.items if e.subject_id == order.id]
+    about = [e for e in feed.items if e.subject_id == order.id]
     assert about, [e.type_ for e in feed.items][-5:]
+    assert all(isinstance(e, OrderChangedEvent) for e in about), about
+    assert about[-1].type_.value == "order.accepted" and about[-1].data.order_id == order.id, about[-1]
 
     # EGalim: the canteen's indicators, the territory's figures, JSON and CSV.
     year = datetime.date.today().year
