@@ -99,41 +99,191 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         .headers
         .insert(RETRY_AFTER.to_owned(), RefOr::T(retry_after_header()));
     let header_ref = |name: &str| RefOr::Ref(Ref::new(format!("#/components/headers/{name}")));
-    for item in api.paths.paths.values_mut() {
-        let operations = [
+    for operation in operations(&mut api) {
+        operation.security.get_or_insert_with(Vec::new);
+        let responses = &mut operation.responses.responses;
+        if operation.request_body.is_some() {
+            responses
+                .entry("413".to_owned())
+                .or_insert_with(|| problem("The body is larger than the body limit"));
+            responses.entry("415".to_owned()).or_insert_with(|| {
+                problem("The body is not of the media type the operation takes")
+            });
+        }
+        for (status, response) in responses.iter_mut() {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            response
+                .headers
+                .insert(REQUEST_ID.to_owned(), header_ref(REQUEST_ID));
+            if matches!(status.as_str(), "409" | "429" | "503") {
+                response
+                    .headers
+                    .insert(RETRY_AFTER.to_owned(), header_ref(RETRY_AFTER));
+            }
+        }
+    }
+    add_links(&mut api);
+    // Through JSON: the free strings are found by what they are, not by
+    // how utoipa built them.
+    let mut json = serde_json::to_value(&api).expect("the document is JSON");
+    if let Some(schemas) = json
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        schemas.values_mut().for_each(forbid_nul);
+    }
+    serde_json::from_value(json).expect("the document reads back")
+}
+
+/// A link: from operation, status, to operation, parameters (name, runtime
+/// expression).
+type Link = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// The document's links: from an answer to the operations a client calls
+/// next on what it names, with the values it gives them (`from operation`,
+/// `status`, `to operation`, `parameters`), so that a client or a stateful
+/// fuzzer can chain creation, reading and the lifecycle.
+const LINKS: &[Link] = {
+    const ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+    const SAME: &[(&str, &str)] = &[("id", "$request.path.id")];
+    const FIRST_ITEM: &[(&str, &str)] = &[("id", "$response.body#/items/0/id")];
+    const FIRST_ORDER: &[(&str, &str)] = &[("id", "$response.body#/orders/0/id")];
+    const VERSION: &[(&str, &str)] = &[
+        ("id", "$response.body#/id"),
+        ("header.If-Match", "$response.header.ETag"),
+    ];
+    const MINE: &[(&str, &str)] = &[("id", "$response.body#/organisation/organisation_id")];
+    &[
+        ("me", "200", "get_organisation", MINE),
+        ("me", "200", "canteen_indicators", MINE),
+        ("me", "200", "territory_statistics", MINE),
+        ("me", "200", "territory_progress", MINE),
+        ("me", "200", "list_consultations", MINE),
+        ("me", "200", "list_contracts", MINE),
+        ("me", "200", "read_feed", MINE),
+        ("create_organisation", "201", "get_organisation", ID),
+        ("create_organisation", "201", "update_organisation", ID),
+        ("create_organisation", "201", "list_members", ID),
+        ("create_offer", "201", "get_offer", ID),
+        ("create_offer", "201", "update_offer", VERSION),
+        ("create_offer", "201", "adjust_stock", ID),
+        ("get_offer", "200", "update_offer", VERSION),
+        ("search_offers", "200", "get_offer", FIRST_ITEM),
+        ("checkout", "201", "get_order", FIRST_ORDER),
+        ("checkout", "201", "accept_order", FIRST_ORDER),
+        ("checkout", "201", "reject_order", FIRST_ORDER),
+        ("checkout", "201", "cancel_order", FIRST_ORDER),
+        ("list_orders", "200", "get_order", FIRST_ITEM),
+        ("accept_order", "200", "get_order", SAME),
+        ("accept_order", "200", "deliver_order", SAME),
+        ("create_consultation", "201", "get_consultation", ID),
+        ("create_consultation", "201", "publish_consultation", ID),
+        ("create_consultation", "201", "cancel_consultation", ID),
+        ("list_consultations", "200", "get_consultation", FIRST_ITEM),
+        ("propose_contract", "201", "get_contract", ID),
+        ("propose_contract", "201", "accept_contract", ID),
+        ("propose_contract", "201", "decline_contract", ID),
+        ("list_contracts", "200", "get_contract", FIRST_ITEM),
+        (
+            "request_supply_relationship",
+            "201",
+            "accept_supply_relationship",
+            ID,
+        ),
+        (
+            "request_supply_relationship",
+            "201",
+            "refuse_supply_relationship",
+            ID,
+        ),
+        ("publish_release", "201", "get_release", ID),
+        ("publish_release", "201", "get_datapackage", ID),
+        ("issue_invoice", "201", "get_invoice", ID),
+        ("create_standing_order", "201", "get_standing_order", ID),
+    ]
+};
+
+/// Every operation of the document.
+fn operations(
+    api: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    api.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.post,
             &mut item.put,
             &mut item.patch,
             &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            operation.security.get_or_insert_with(Vec::new);
-            let responses = &mut operation.responses.responses;
-            if operation.request_body.is_some() {
-                responses
-                    .entry("413".to_owned())
-                    .or_insert_with(|| problem("The body is larger than the body limit"));
-                responses.entry("415".to_owned()).or_insert_with(|| {
-                    problem("The body is not of the media type the operation takes")
-                });
-            }
-            for (status, response) in responses.iter_mut() {
-                let RefOr::T(response) = response else {
-                    continue;
-                };
-                response
-                    .headers
-                    .insert(REQUEST_ID.to_owned(), header_ref(REQUEST_ID));
-                if matches!(status.as_str(), "409" | "429" | "503") {
-                    response
-                        .headers
-                        .insert(RETRY_AFTER.to_owned(), header_ref(RETRY_AFTER));
-                }
-            }
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+fn add_links(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::link::LinkBuilder;
+    for operation in operations(api) {
+        let Some(id) = operation.operation_id.clone() else {
+            continue;
+        };
+        for (_, status, target, parameters) in LINKS.iter().filter(|l| l.0 == id) {
+            let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else {
+                continue;
+            };
+            let link = parameters
+                .iter()
+                .fold(
+                    LinkBuilder::new().operation_id(*target),
+                    |link, (name, value)| link.parameter(*name, *value),
+                )
+                .build();
+            response.links.insert((*target).to_owned(), RefOr::T(link));
         }
     }
-    api
+}
+
+/// Text cannot hold NUL (PostgreSQL refuses it, and the API answers 422):
+/// every free string of the document says so with a pattern. Strings that
+/// have a format, an enum or a pattern already exclude it.
+fn forbid_nul(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = schema else {
+        return;
+    };
+    let is_string = match map.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let constrained = ["format", "enum", "pattern", "const"]
+        .iter()
+        .any(|k| map.contains_key(*k));
+    if is_string && !constrained {
+        map.insert("pattern".into(), Value::from("^[^\\u0000]*$"));
+    }
+    for key in ["properties", "patternProperties"] {
+        if let Some(Value::Object(children)) = map.get_mut(key) {
+            children.values_mut().for_each(forbid_nul);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = map.get_mut(key) {
+            forbid_nul(child);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(children)) = map.get_mut(key) {
+            children.iter_mut().for_each(forbid_nul);
+        }
+    }
 }
 
 const REQUEST_ID: &str = "X-Request-Id";

@@ -56,6 +56,11 @@ fn required_text(field: &str, value: &str) -> ApiResult<String> {
     }
 }
 
+/// Stored label codes as labels.
+fn labels(codes: &[String]) -> ApiResult<Vec<Label>> {
+    codes.iter().map(|code| from_db(code)).collect()
+}
+
 /// A consultation's step, as the feed tells it.
 fn changed(
     id: Uuid,
@@ -205,11 +210,7 @@ fn lot_view(l: LotRow, sites: Vec<ConsultationSite>) -> ApiResult<ConsultationLo
         number: l.number,
         description: l.description,
         family: from_db(&l.family)?,
-        labels: l
-            .labels
-            .iter()
-            .map(|x| from_db(x))
-            .collect::<ApiResult<_>>()?,
+        labels: labels(&l.labels)?,
         unit: from_db(&l.unit)?,
         quantity: l.quantity.map(|q| q.normalize()),
         quantity_range: match (l.quantity_min, l.quantity_max) {
@@ -656,11 +657,7 @@ pub async fn publish(
                     Ok(AlertLot {
                         number: l.number,
                         family: from_db(&l.family)?,
-                        labels: l
-                            .labels
-                            .iter()
-                            .map(|x| from_db(x))
-                            .collect::<ApiResult<_>>()?,
+                        labels: labels(&l.labels)?,
                         unit: from_db(&l.unit)?,
                     })
                 })

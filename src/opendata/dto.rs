@@ -98,4 +98,15 @@ pub struct ReleasesQuery {
     /// At most this many, newest first (1–200, 50 by default).
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<Uuid>,
+}
+
+/// One page of releases, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleasePage {
+    pub items: Vec<Release>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
+    pub next_cursor: Option<Uuid>,
 }

@@ -179,7 +179,7 @@ pub async fn publish_release(
     operation_id = "list_releases",
     params(ReleasesQuery),
     responses(
-        (status = 200, description = "Releases, newest first", body = Vec<Release>),
+        (status = 200, description = "Releases, newest first", body = ReleasePage),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
     ),
@@ -205,15 +205,25 @@ pub async fn list_releases(
         ));
     }
     let mut conn = state.pool.get().await?;
-    let rows = queries::releases(&mut conn, query.epci.as_deref(), i64::from(limit)).await?;
-    let releases = rows
+    let mut rows = queries::releases(
+        &mut conn,
+        query.epci.as_deref(),
+        query.cursor,
+        i64::from(limit) + 1,
+    )
+    .await?
+    .ok_or_else(|| ApiError::invalid_parameter("cursor", "is not a cursor this list returned"))?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let items = rows
         .into_iter()
         .map(|(row, name)| {
             let summary = release::summary(&row)?;
             Ok(Release::new(row, name, summary))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(releases))
+    let next_cursor = more.then(|| items.last().map(|r: &Release| r.id)).flatten();
+    Ok(HttpResponse::Ok().json(ReleasePage { items, next_cursor }))
 }
 
 async fn find(state: &AppState, id: Uuid) -> ApiResult<(ReleaseRow, String)> {

@@ -296,12 +296,28 @@ pub async fn release(
 }
 
 /// Published releases, newest first, optionally of one EPCI.
+/// Up to `limit` releases, newest first, after the release `after` (its
+/// `created_at`, then id, as the order); `None` when `after` is no release.
 pub async fn releases(
     conn: &mut AsyncPgConnection,
     epci: Option<&str>,
+    after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<(ReleaseRow, String)>> {
+) -> QueryResult<Option<Vec<(ReleaseRow, String)>>> {
     use crate::schema::epcis;
+    let from = match after {
+        Some(id) => match opendata_releases::table
+            .find(id)
+            .select(opendata_releases::created_at)
+            .first::<DateTime<Utc>>(conn)
+            .await
+            .optional()?
+        {
+            Some(at) => Some((at, id)),
+            None => return Ok(None),
+        },
+        None => None,
+    };
     let mut query = opendata_releases::table
         .inner_join(epcis::table)
         .select((ReleaseRow::as_select(), epcis::name))
@@ -314,7 +330,16 @@ pub async fn releases(
     if let Some(epci) = epci {
         query = query.filter(opendata_releases::epci_siren.eq(epci.to_owned()));
     }
-    query.load(conn).await
+    if let Some((at, id)) = from {
+        query = query.filter(
+            opendata_releases::created_at
+                .lt(at)
+                .or(opendata_releases::created_at
+                    .eq(at)
+                    .and(opendata_releases::id.lt(id))),
+        );
+    }
+    query.load(conn).await.map(Some)
 }
 
 /// Serialises releases of one EPCI (inside the publishing transaction), then

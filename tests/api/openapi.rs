@@ -264,6 +264,7 @@ const SCHEMATHESIS_ALLOWANCES: &[(&str, &[&str])] = &[
     ("propose_contract", &["400", "422"]),
     ("create_standing_order", &["400", "422"]),
     ("add_closure", &["400", "422"]),
+    ("list_releases", &["400"]),
 ];
 
 #[test]
@@ -339,4 +340,70 @@ fn schemathesis_allowances_are_named_one_by_one() {
         .map(|(op, statuses)| (*op, statuses.to_vec()))
         .collect();
     assert_eq!(found, expected, "tests/fuzz/schemathesis.toml's allowances");
+}
+
+/// Links name operations of the document and parameters those operations
+/// take; the ones a stateful client needs are there.
+#[test]
+fn links_chain_the_main_flows() {
+    let document = committed();
+    let mut operations = std::collections::BTreeMap::new();
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            operations.insert(operation["operationId"].as_str().unwrap(), operation);
+        }
+    }
+    let mut links = Vec::new();
+    for (source, operation) in &operations {
+        for response in operation["responses"].as_object().unwrap().values() {
+            let Some(found) = response["links"].as_object() else {
+                continue;
+            };
+            for link in found.values() {
+                let target = link["operationId"].as_str().unwrap();
+                let parameters: Vec<String> =
+                    operations
+                        .get(target)
+                        .unwrap_or_else(|| panic!("{source} links to {target}: no such operation"))
+                        ["parameters"]
+                        .as_array()
+                        .map(|p| {
+                            p.iter()
+                                .map(|p| match p["in"].as_str().unwrap() {
+                                    "path" => p["name"].as_str().unwrap().to_owned(),
+                                    place => format!("{place}.{}", p["name"].as_str().unwrap()),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                for name in link["parameters"].as_object().unwrap().keys() {
+                    assert!(
+                        parameters.contains(name),
+                        "{source} → {target}: no parameter {name}"
+                    );
+                }
+                links.push((*source, target));
+            }
+        }
+    }
+    for needed in [
+        ("create_offer", "update_offer"),
+        ("checkout", "accept_order"),
+        ("propose_contract", "accept_contract"),
+        ("create_consultation", "publish_consultation"),
+        ("me", "canteen_indicators"),
+        ("me", "territory_statistics"),
+    ] {
+        assert!(links.contains(&needed), "no link {needed:?}");
+    }
+}
+
+/// Free text in the document excludes NUL, which the API refuses.
+#[test]
+fn free_strings_exclude_nul() {
+    let document = committed();
+    let reason = &document["components"]["schemas"]["CancelConsultation"]["properties"]["reason"];
+    assert_eq!(reason["pattern"], "^[^\\u0000]*$", "{reason}");
+    let id = &document["components"]["schemas"]["CheckoutRequest"]["properties"]["buyer_id"];
+    assert!(id.get("pattern").is_none(), "a uuid has its format: {id}");
 }

@@ -500,7 +500,44 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&listed).len(), 2, "{listed}");
+    assert_eq!(listed["next_cursor"], Value::Null);
+    // One at a time: the same two, newest first, then the end.
+    let page = |query: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .get(&format!(
+                    "/api/v1/opendata/releases?epci={EPCI}&limit=1{query}"
+                ))
+                .await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let one = page(String::new()).await;
+    let cursor = one["next_cursor"].as_str().expect("a next page").to_owned();
+    let two = page(format!("&cursor={cursor}")).await;
+    assert_eq!(two["next_cursor"], Value::Null, "{two}");
+    assert_eq!([ids(&one), ids(&two)].concat(), ids(&listed));
+    assert_problem(
+        app.get(&format!(
+            "/api/v1/opendata/releases?cursor={}",
+            Uuid::now_v7()
+        ))
+        .await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
     let first_dir = download(&app, &first).await;
     let second_dir = download(&app, &second).await;
     let again = download(&app, &second).await;

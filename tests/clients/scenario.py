@@ -204,7 +204,7 @@ def main(base: str) -> None:
     )
     releases = list_releases.sync_detailed(client=public, epci=EPCI)
     assert releases.status_code == 200, releases.content[:300]
-    assert published.id in [r.id for r in releases.parsed], releases.content[:300]
+    assert published.id in [r.id for r in releases.parsed.items], releases.content[:300]
     release = published
     assert get_datapackage.sync_detailed(release.id, client=public).status_code == 200
     rows = get_release_json.sync_detailed(release.id, ReleaseResource.SUPPLY_STATS, client=public)
