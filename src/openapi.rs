@@ -128,11 +128,16 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     // Through JSON: the free strings are found by what they are, not by
     // how utoipa built them.
     let mut json = serde_json::to_value(&api).expect("the document is JSON");
+    let bodies = request_body_schemas(&json);
     if let Some(schemas) = json
         .pointer_mut("/components/schemas")
         .and_then(|s| s.as_object_mut())
     {
-        schemas.values_mut().for_each(forbid_nul);
+        for (name, schema) in schemas.iter_mut() {
+            if bodies.contains(name) {
+                forbid_nul(schema);
+            }
+        }
     }
     serde_json::from_value(json).expect("the document reads back")
 }
@@ -250,8 +255,47 @@ fn add_links(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The component schemas request bodies use, directly or through others:
+/// what a client sends. (Answers may echo what a client sent, NUL included,
+/// in a problem's `detail`.)
+fn request_body_schemas(document: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    fn refs(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(|r| r.as_str())
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    found.push(name.to_owned());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for item in document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+            refs(&operation["requestBody"], &mut pending);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if seen.insert(name.clone()) {
+            refs(&document["components"]["schemas"][&name], &mut pending);
+        }
+    }
+    seen
+}
+
 /// Text cannot hold NUL (PostgreSQL refuses it, and the API answers 422):
-/// every free string of the document says so with a pattern. Strings that
+/// every free string a client sends says so with a pattern. Strings that
 /// have a format, an enum or a pattern already exclude it.
 fn forbid_nul(schema: &mut serde_json::Value) {
     use serde_json::Value;
