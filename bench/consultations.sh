@@ -99,8 +99,8 @@ Median of $RUNS alternating runs, measured by \`bash bench/consultations.sh\` on
 Machine: $(machine).
 Data: \`bench/consultations_seed.sql\`, 100 canteens, 20,000 consultations of one to three
 lots (a quarter published with a deadline ahead), one farm with an offer delivering the 91;
-it sees $listed open consultations (\`GET /api/v1/organisations/{id}/open-consultations\`, at
-most 500). And one closed consultation of 5 lots with 100 farms answering each (500
+it sees $listed open consultations (\`GET /api/v1/organisations/{id}/open-consultations\`, its
+first page of 50). And one closed consultation of 5 lots with 100 farms answering each (500
 answers, every one marked), evaluated by its buyer (\`GET /api/v1/consultations/{id}/evaluation\`:
 scores and ranks computed per request). Floors: \`bench/consultations.sql\` and
 \`bench/consultations_evaluation.sql\` (the session, policy and data statements), $CONNECTIONS

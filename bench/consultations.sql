@@ -40,4 +40,6 @@ SELECT c.id, c.buyer_id, b.name AS buyer_name, c.title, c.procedure, c.answers_d
                                    + cardinality(o.area_departements) = 0
                                 OR sc.insee = ANY (o.area_communes) OR sc.epci_siren = ANY (o.area_epcis)
                                 OR sc.departement_code = ANY (o.area_departements))))))
- ORDER BY c.answers_due_at, c.id LIMIT 500;
+   AND (NULL::uuid IS NULL OR (c.answers_due_at, c.id) >
+        (SELECT x.answers_due_at, x.id FROM consultations x WHERE x.id = NULL::uuid))
+ ORDER BY c.answers_due_at, c.id LIMIT 51;

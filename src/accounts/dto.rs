@@ -214,9 +214,8 @@ pub struct DirectoryQuery {
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
-    /// Items to skip.
-    #[param(minimum = 0, maximum = 100000, default = 0)]
-    pub offset: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -21,7 +21,7 @@ use crate::codes::{AreaKind, OrganisationKind, OrganisationStatus, Role, from_db
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::extract::{Json, Query};
-use crate::http::pagination::{Page, PageRequest};
+use crate::http::pagination::{self, Page};
 use crate::ids::{check_email, normalise_email};
 
 const INVITATION_TTL_DAYS: i64 = 14;
@@ -248,7 +248,8 @@ pub async fn list_organisations(
     state: web::Data<AppState>,
     Query(query): Query<DirectoryQuery>,
 ) -> ApiResult<web::Json<Page<Organisation>>> {
-    let page = PageRequest::new(query.limit, query.offset)?;
+    let limit =
+        pagination::limit(query.limit).map_err(|error| ApiError::InvalidParameters(vec![error]))?;
     let filter = queries::Directory {
         kind: query.kind.map(|k| k.as_str().to_owned()),
         epci: query.epci,
@@ -257,14 +258,19 @@ pub async fn list_organisations(
         label: query.label.map(|l| l.as_str().to_owned()),
     };
     let mut conn = state.pool.get().await?;
-    let (ids, total) =
-        queries::directory(&mut conn, &filter, page.limit.into(), page.offset.into()).await?;
-    let items = queries::load(&mut conn, &ids)
+    let ids = queries::directory(&mut conn, &filter, limit.into(), query.cursor)
+        .await?
+        .ok_or_else(pagination::unknown_cursor)?;
+    let page = Page::from_rows(ids, limit, Uuid::to_string);
+    let items = queries::load(&mut conn, &page.items)
         .await?
         .into_iter()
         .map(|loaded| view(loaded, false))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(web::Json(Page::new(items, total, page)))
+    Ok(web::Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// One organisation: its public profile once verified; with its private

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::{exists, select};
+use diesel::dsl::{exists, select, sql};
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -360,50 +361,61 @@ pub struct Directory {
     pub label: Option<String>,
 }
 
-/// Ids of verified organisations matching, by name, and the total count.
+/// Ids of up to `limit` verified organisations matching, by name then id,
+/// after the organisation `cursor` (and one more, to tell that a page
+/// follows); `None` when `cursor` is no organisation.
 pub async fn directory(
     conn: &mut AsyncPgConnection,
     filter: &Directory,
     limit: i64,
-    offset: i64,
-) -> QueryResult<(Vec<Uuid>, i64)> {
-    macro_rules! filtered {
-        () => {{
-            let mut query = organisations::table
-                .inner_join(communes::table)
-                .filter(organisations::status.eq(OrganisationStatus::Verified.as_str()))
-                .into_boxed();
-            if let Some(kind) = &filter.kind {
-                query = query.filter(organisations::kind.eq(kind.clone()));
-            }
-            if let Some(epci) = &filter.epci {
-                query = query.filter(communes::epci_siren.eq(epci.clone()));
-            }
-            if let Some(commune) = &filter.commune {
-                query = query.filter(organisations::commune_insee.eq(commune.clone()));
-            }
-            if let Some(departement) = &filter.departement {
-                query = query.filter(communes::departement_code.eq(departement.clone()));
-            }
-            if let Some(label) = &filter.label {
-                query = query.filter(exists(
-                    farm_certifications::table
-                        .filter(farm_certifications::organisation_id.eq(organisations::id))
-                        .filter(farm_certifications::label.eq(label.clone())),
-                ));
-            }
-            query
-        }};
+    cursor: Option<Uuid>,
+) -> QueryResult<Option<Vec<Uuid>>> {
+    if let Some(cursor) = cursor {
+        let known = select(exists(organisations::table.find(cursor)))
+            .get_result::<bool>(conn)
+            .await?;
+        if !known {
+            return Ok(None);
+        }
     }
-    let total = filtered!().count().get_result(conn).await?;
-    let ids = filtered!()
+    let mut query = organisations::table
+        .inner_join(communes::table)
+        .filter(organisations::status.eq(OrganisationStatus::Verified.as_str()))
+        .into_boxed();
+    if let Some(kind) = &filter.kind {
+        query = query.filter(organisations::kind.eq(kind.clone()));
+    }
+    if let Some(epci) = &filter.epci {
+        query = query.filter(communes::epci_siren.eq(epci.clone()));
+    }
+    if let Some(commune) = &filter.commune {
+        query = query.filter(organisations::commune_insee.eq(commune.clone()));
+    }
+    if let Some(departement) = &filter.departement {
+        query = query.filter(communes::departement_code.eq(departement.clone()));
+    }
+    if let Some(label) = &filter.label {
+        query = query.filter(exists(
+            farm_certifications::table
+                .filter(farm_certifications::organisation_id.eq(organisations::id))
+                .filter(farm_certifications::label.eq(label.clone())),
+        ));
+    }
+    if let Some(cursor) = cursor {
+        query = query.filter(
+            sql::<Bool>("(organisations.name, organisations.id) > ")
+                .sql("(SELECT o.name, o.id FROM organisations o WHERE o.id = ")
+                .bind::<diesel::sql_types::Uuid, _>(cursor)
+                .sql(")"),
+        );
+    }
+    query
         .select(organisations::id)
         .order((organisations::name, organisations::id))
-        .limit(limit)
-        .offset(offset)
+        .limit(limit + 1)
         .load(conn)
-        .await?;
-    Ok((ids, total))
+        .await
+        .map(Some)
 }
 
 /// Field changes of an organisation's own row.

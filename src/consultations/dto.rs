@@ -246,6 +246,9 @@ pub struct ConsultationSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsultationList {
     pub items: Vec<ConsultationSummary>,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -254,6 +257,11 @@ pub struct ConsultationList {
 pub struct ConsultationQuery {
     /// Only consultations in this status (as the clock has it).
     pub status: Option<ConsultationStatus>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<Uuid>,
 }
 
 /// Why a consultation is cancelled (required, 1 to 2,000 characters).

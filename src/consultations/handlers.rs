@@ -14,6 +14,7 @@ use crate::auth::policy::{self, OrgAction};
 use crate::error::{ApiResult, Problem};
 use crate::http::extract::{Json, Query};
 use crate::http::large_json;
+use crate::http::pagination::{self, KeysetQuery};
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -146,7 +147,7 @@ pub async fn cancel_consultation(
 }
 
 /// The consultations a canteen or authority runs, or is delivered by,
-/// newest first (its members; at most 500).
+/// newest first (its members).
 #[utoipa::path(
     tag = "consultations",
     operation_id = "list_consultations",
@@ -168,28 +169,27 @@ pub async fn list_consultations(
     Query(query): Query<ConsultationQuery>,
 ) -> ApiResult<web::Json<ConsultationList>> {
     let id = id.into_inner();
+    let page = pagination::keyset(query.limit, query.cursor)?;
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, id, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ReadPrivate)?;
-    let items = queries::list_for_buyer(&mut conn, id, query.status.map(|s| s.as_str()))
+    let rows = queries::list_for_buyer(&mut conn, id, query.status.map(|s| s.as_str()), page)
         .await?
-        .into_iter()
-        .map(service::summary)
-        .collect::<ApiResult<_>>()?;
-    Ok(web::Json(ConsultationList { items }))
+        .ok_or_else(pagination::unknown_cursor)?;
+    Ok(web::Json(service::summaries(rows, page)?))
 }
 
 /// The consultations open to a supplier: published, before their deadline,
 /// with a lot it can serve (a family it produces or offers, every site in
-/// its delivery area); the nearest deadline first, at most 500.
+/// its delivery area); the nearest deadline first.
 #[utoipa::path(
     tag = "consultations",
     operation_id = "list_open_consultations",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "A verified farm or distributor")),
+    params(("id" = Uuid, Path, description = "A verified farm or distributor"), KeysetQuery),
     responses(
         (status = 200, description = "The consultations it may answer", body = ConsultationList),
-        (status = 400, description = "Malformed id", body = Problem, content_type = PROBLEM),
+        (status = 400, description = "Malformed id or invalid parameter", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Not a member of a verified farm or distributor", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such organisation visible to the caller", body = Problem, content_type = PROBLEM),
@@ -201,17 +201,17 @@ pub async fn list_open_consultations(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    Query(query): Query<KeysetQuery>,
 ) -> ApiResult<web::Json<ConsultationList>> {
     let id = id.into_inner();
+    let page = query.keyset()?;
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, id, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::AnswerConsultations)?;
-    let items = queries::open_for_supplier(&mut conn, id)
+    let rows = queries::open_for_supplier(&mut conn, id, page)
         .await?
-        .into_iter()
-        .map(service::summary)
-        .collect::<ApiResult<_>>()?;
-    Ok(web::Json(ConsultationList { items }))
+        .ok_or_else(pagination::unknown_cursor)?;
+    Ok(web::Json(service::summaries(rows, page)?))
 }
 
 /// Submit or revise the supplier's sealed answer to a lot, until the

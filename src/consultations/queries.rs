@@ -25,6 +25,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::PrepareOnce;
+use crate::http::pagination::Keyset;
 use crate::schema::{
     consultation_answer_receipts, consultation_criteria, consultation_lot_sites, consultation_lots,
     consultation_scores, consultations,
@@ -556,18 +557,27 @@ fn summary() -> String {
 pub async fn open_for_supplier(
     conn: &mut AsyncPgConnection,
     supplier: Uuid,
-) -> QueryResult<Vec<SummaryRow>> {
+    page: Keyset,
+) -> QueryResult<Option<Vec<SummaryRow>>> {
+    if !cursor_exists(conn, page.cursor).await? {
+        return Ok(None);
+    }
     diesel::sql_query(format!(
         "{} WHERE c.status = 'published' AND c.answers_due_at > clock_timestamp() \
             AND EXISTS (SELECT 1 FROM consultation_lots l, organisations s \
                          WHERE l.consultation_id = c.id AND s.id = $1 AND {SERVES_LOT_SQL}) \
-          ORDER BY c.answers_due_at, c.id LIMIT 500",
+            AND ($2::uuid IS NULL OR (c.answers_due_at, c.id) > \
+                 (SELECT x.answers_due_at, x.id FROM consultations x WHERE x.id = $2)) \
+          ORDER BY c.answers_due_at, c.id LIMIT $3",
         summary()
     ))
     .bind::<SqlUuid, _>(supplier)
+    .bind::<Nullable<SqlUuid>, _>(page.cursor)
+    .bind::<BigInt, _>(page.fetch())
     .prepared()
     .load(conn)
     .await
+    .map(Some)
 }
 
 /// The consultations `organisation` runs or is delivered by, newest first.
@@ -575,20 +585,41 @@ pub async fn list_for_buyer(
     conn: &mut AsyncPgConnection,
     organisation: Uuid,
     status: Option<&str>,
-) -> QueryResult<Vec<SummaryRow>> {
+    page: Keyset,
+) -> QueryResult<Option<Vec<SummaryRow>>> {
+    if !cursor_exists(conn, page.cursor).await? {
+        return Ok(None);
+    }
     diesel::sql_query(format!(
         "{} WHERE (c.buyer_id = $1 OR EXISTS (SELECT 1 FROM consultation_lots l \
                     JOIN consultation_lot_sites ls ON ls.lot_id = l.id \
                    WHERE l.consultation_id = c.id AND ls.canteen_id = $1)) \
             AND ($2::text IS NULL OR {EFFECTIVE_STATUS_SQL} = $2) \
-          ORDER BY c.created_at DESC, c.id LIMIT 500",
+            AND ($3::uuid IS NULL OR (c.created_at, c.id) < \
+                 (SELECT x.created_at, x.id FROM consultations x WHERE x.id = $3)) \
+          ORDER BY c.created_at DESC, c.id DESC LIMIT $4",
         summary()
     ))
     .bind::<SqlUuid, _>(organisation)
     .bind::<Nullable<Text>, _>(status)
+    .bind::<Nullable<SqlUuid>, _>(page.cursor)
+    .bind::<BigInt, _>(page.fetch())
     .prepared()
     .load(conn)
     .await
+    .map(Some)
+}
+
+/// Whether a list's cursor names a consultation (no cursor: yes).
+async fn cursor_exists(conn: &mut AsyncPgConnection, cursor: Option<Uuid>) -> QueryResult<bool> {
+    match cursor {
+        None => Ok(true),
+        Some(id) => {
+            diesel::select(diesel::dsl::exists(consultations::table.find(id)))
+                .get_result(conn)
+                .await
+        }
+    }
 }
 
 /// Is `organisation` a delivery site of the consultation?

@@ -23,6 +23,7 @@ use crate::codes::{
 };
 use crate::contracts::queries as contracts;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::pagination::Keyset;
 use crate::orders::dto::OrganisationRef;
 use crate::orders::feed;
 use crate::orders::feed_data::{
@@ -724,7 +725,16 @@ pub async fn get(
     view(conn, row, Vec::new()).await
 }
 
-pub fn summary(row: queries::SummaryRow) -> ApiResult<ConsultationSummary> {
+/// A page of summaries from the rows fetched for `page`.
+pub fn summaries(rows: Vec<queries::SummaryRow>, page: Keyset) -> ApiResult<ConsultationList> {
+    let (rows, next_cursor) = page.page(rows, |row| row.id);
+    Ok(ConsultationList {
+        items: rows.into_iter().map(summary).collect::<ApiResult<_>>()?,
+        next_cursor,
+    })
+}
+
+fn summary(row: queries::SummaryRow) -> ApiResult<ConsultationSummary> {
     Ok(ConsultationSummary {
         id: row.id,
         buyer: OrganisationRef {

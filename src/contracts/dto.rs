@@ -214,6 +214,9 @@ pub struct TerminateRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContractList {
     pub items: Vec<Contract>,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -14,6 +14,7 @@ use crate::auth::policy::{self, OrgAction};
 use crate::codes::{OrganisationKind, OrganisationStatus};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, Query};
+use crate::http::pagination::{self, KeysetQuery};
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -51,10 +52,10 @@ pub async fn get_contract(
     tag = "contracts",
     operation_id = "list_contracts",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "A canteen, authority, farm or distributor")),
+    params(("id" = Uuid, Path, description = "A canteen, authority, farm or distributor"), KeysetQuery),
     responses(
-        (status = 200, description = "Its contracts (at most 1,000)", body = ContractList),
-        (status = 400, description = "Malformed id", body = Problem, content_type = PROBLEM),
+        (status = 200, description = "Its contracts, newest first", body = ContractList),
+        (status = 400, description = "Malformed id or invalid parameter", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such organisation visible to the caller", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
@@ -65,14 +66,19 @@ pub async fn list_contracts(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    Query(query): Query<KeysetQuery>,
 ) -> ApiResult<web::Json<ContractList>> {
     let id = id.into_inner();
+    let page = query.keyset()?;
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, id, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ReadPrivate)?;
-    let rows = queries::list_for(&mut conn, id).await?;
+    let rows = queries::list_for(&mut conn, id, page)
+        .await?
+        .ok_or_else(pagination::unknown_cursor)?;
+    let (rows, next_cursor) = page.page(rows, |row| row.id);
     let items = service::views(&mut conn, rows).await?;
-    Ok(web::Json(ContractList { items }))
+    Ok(web::Json(ContractList { items, next_cursor }))
 }
 
 /// The authority's public contract data: the contracts of 40,000 € HT or

@@ -11,6 +11,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::http::pagination::Keyset;
+
 /// Creates the contract of an awarded lot, at the awarded answer's price,
 /// with the lot's canteens, and returns its id. Its number is
 /// `SES<year>-<6 digits>` (14 characters, a valid DECP `id`).
@@ -195,18 +197,34 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 pub async fn list_for(
     conn: &mut AsyncPgConnection,
     organisation: Uuid,
-) -> QueryResult<Vec<ContractRow>> {
+    page: Keyset,
+) -> QueryResult<Option<Vec<ContractRow>>> {
+    if let Some(cursor) = page.cursor {
+        let known = diesel::select(diesel::dsl::exists(
+            crate::schema::contracts::table.find(cursor),
+        ))
+        .get_result::<bool>(conn)
+        .await?;
+        if !known {
+            return Ok(None);
+        }
+    }
     diesel::sql_query(format!(
-        "{} WHERE k.buyer_id = $1 OR k.supplier_id = $1 \
+        "{} WHERE (k.buyer_id = $1 OR k.supplier_id = $1 \
                      OR EXISTS (SELECT 1 FROM contract_canteens kc \
-                                 WHERE kc.contract_id = k.id AND kc.canteen_id = $1) \
-          ORDER BY k.created_at DESC, k.id LIMIT 1000",
+                                 WHERE kc.contract_id = k.id AND kc.canteen_id = $1)) \
+            AND ($2::uuid IS NULL OR (k.created_at, k.id) < \
+                 (SELECT x.created_at, x.id FROM contracts x WHERE x.id = $2)) \
+          ORDER BY k.created_at DESC, k.id DESC LIMIT $3",
         select()
     ))
     .bind::<SqlUuid, _>(organisation)
+    .bind::<Nullable<SqlUuid>, _>(page.cursor)
+    .bind::<BigInt, _>(page.fetch())
     .prepared()
     .load(conn)
     .await
+    .map(Some)
 }
 
 /// The EPCIs of a contract's buyer and canteens: their authorities read it.

@@ -3,7 +3,10 @@
 //!
 //! The cluster listens on 127.0.0.1 only, on a free port, with a random
 //! password stored beside it (mode 0600). As root (CI, containers) PostgreSQL
-//! refuses to run, so initdb and the server run as the `postgres` user.
+//! refuses to run, so initdb and the server run as the `postgres` user; when
+//! that user cannot reach the data directory (a clone inside a root-only
+//! folder such as `mktemp -d` makes), the cluster's own files live under
+//! /var/tmp in a directory named after the data directory ([`cluster_home`]).
 //!
 //! A small watchdog shell holds a pipe from this process: when the pipe closes
 //! (normal exit, panic, even SIGKILL) it stops the cluster, so no server is
@@ -22,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
 
 use super::owner::{Claim, Owner, OwnerLock};
 
@@ -29,6 +33,9 @@ const SUPERUSER: &str = "sesame";
 pub const DATABASE: &str = "sesame";
 /// The unprivileged account PostgreSQL runs as when Sésame runs as root.
 const SERVICE_ACCOUNT: &str = "postgres";
+/// Where the service account's cluster lives when it cannot reach the data
+/// directory: traversable by every user, and kept across reboots.
+const UNPRIVILEGED_ROOT: &str = "/var/tmp";
 
 /// What a user can do when no PostgreSQL can be had. Shown verbatim.
 pub const NO_POSTGRES_HELP: &str = "\
@@ -119,15 +126,13 @@ impl LocalPostgres {
         options: Options,
         lock: OwnerLock,
     ) -> anyhow::Result<Self> {
-        let pgdata = dir.join("pgdata");
+        let home = cluster_home(dir, run_as)?;
+        let pgdata = home.join("pgdata");
         let log_file = pgdata.join("server.log");
         let password_file = dir.join("pg-password");
 
-        if let Some(user) = run_as {
-            check_reachable(user, dir)?;
-        }
         if !pgdata.join("PG_VERSION").exists() {
-            init_cluster(bin, run_as, dir, &pgdata, &password_file)?;
+            init_cluster(bin, run_as, &home, &pgdata, &password_file)?;
         }
         let password = read_password(&password_file)?;
 
@@ -183,7 +188,16 @@ impl LocalPostgres {
             );
         }
 
-        let watchdog = spawn_watchdog(bin, run_as, dir, &pgdata, options.remove_on_stop, &lock)?;
+        let mut removed = vec![dir];
+        if home != dir {
+            removed.push(&home);
+        }
+        let removed = if options.remove_on_stop {
+            &removed[..]
+        } else {
+            &[]
+        };
+        let watchdog = spawn_watchdog(bin, run_as, &pgdata, removed, &lock)?;
         let mut cluster = Self {
             port,
             password,
@@ -336,34 +350,48 @@ fn pg_command(program: &Path, run_as: Option<&str>, args: &[&str]) -> Command {
     command
 }
 
-fn check_reachable(user: &str, dir: &Path) -> anyhow::Result<()> {
-    let reachable = Command::new("runuser")
-        .args(["-u", user, "--", "test", "-x"])
-        .arg(dir.parent().unwrap_or(dir))
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !reachable {
-        bail!(
-            "PostgreSQL runs as the `{user}` user, which cannot reach {}; set SESAME_DATA_DIR to \
-             a directory it can reach (for example /var/tmp/sesame)",
-            dir.display()
-        );
-    }
+/// Where PostgreSQL's own files go (its data directory, initdb's password
+/// file), owned by the service account when there is one: `dir` itself when
+/// that account can reach it, otherwise `/var/tmp/sesame-<digest of dir>`, so
+/// that the same `dir` finds the same cluster at every start.
+fn cluster_home(dir: &Path, run_as: Option<&str>) -> anyhow::Result<PathBuf> {
+    let Some(user) = run_as else {
+        return Ok(dir.to_path_buf());
+    };
+    let home = if can_enter(user, dir.parent().unwrap_or(dir)) {
+        dir.to_path_buf()
+    } else {
+        let digest = Sha256::digest(path_str(dir)?.as_bytes());
+        let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let home = Path::new(UNPRIVILEGED_ROOT).join(format!("sesame-{name}"));
+        fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700))?;
+        home
+    };
     let ownership = Command::new("chown")
         .arg(format!("{user}:"))
-        .arg(dir)
+        .arg(&home)
         .status()?;
     if !ownership.success() {
-        bail!("cannot give {} to the `{user}` user", dir.display());
+        bail!("cannot give {} to the `{user}` user", home.display());
     }
-    Ok(())
+    Ok(home)
+}
+
+/// Whether `user` may traverse every directory down to `path`.
+fn can_enter(user: &str, path: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", user, "--", "test", "-x"])
+        .arg(path)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 fn init_cluster(
     bin: &Path,
     run_as: Option<&str>,
-    dir: &Path,
+    home: &Path,
     pgdata: &Path,
     password_file: &Path,
 ) -> anyhow::Result<()> {
@@ -372,7 +400,7 @@ fn init_cluster(
         fs::remove_dir_all(pgdata)?;
     }
     let password = random_hex();
-    let pwfile = dir.join("initdb-pwfile");
+    let pwfile = home.join("initdb-pwfile");
     fs::write(&pwfile, &password)?;
     fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))?;
     if let Some(user) = run_as {
@@ -421,25 +449,24 @@ fn init_cluster(
 fn spawn_watchdog(
     bin: &Path,
     run_as: Option<&str>,
-    dir: &Path,
     pgdata: &Path,
-    remove_on_stop: bool,
+    removed: &[&Path],
     lock: &OwnerLock,
 ) -> anyhow::Result<Child> {
     let as_user = run_as
         .map(|u| format!("runuser -u {u} -- "))
         .unwrap_or_default();
-    let mut script =
-        format!("cat >/dev/null; {as_user}\"$0\" stop -D \"$1\" -m fast -w >/dev/null",);
-    if remove_on_stop {
-        script.push_str("; rm -rf \"$2\"");
-    }
+    // $0 is pg_ctl, $1 the data directory, $2… what to delete once stopped.
+    let script = format!(
+        "cat >/dev/null; {as_user}\"$0\" stop -D \"$1\" -m fast -w >/dev/null; \
+         shift; [ $# -eq 0 ] || rm -rf \"$@\""
+    );
     Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg(bin.join("pg_ctl"))
         .arg(pgdata)
-        .arg(dir)
+        .args(removed)
         .stdin(Stdio::piped())
         .stdout(Stdio::from(lock.share()?))
         .process_group(0)

@@ -10,7 +10,7 @@ use super::search::fold;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::extract::Query;
-use crate::http::pagination::{Page, PageRequest};
+use crate::http::pagination::{self, Page};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -29,13 +29,13 @@ pub struct CommuneSearch {
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
-    /// Number of items to skip (default 0, at most 100000).
-    #[param(minimum = 0, maximum = 100000, default = 0)]
-    pub offset: Option<u32>,
+    /// The previous page's `next_cursor` (an INSEE code).
+    #[param(example = "91103", pattern = r"^(\d{5}|2[AB]\d{3})$")]
+    pub cursor: Option<String>,
 }
 
 impl CommuneSearch {
-    fn validate(self) -> Result<(CommuneFilter, PageRequest), ApiError> {
+    fn validate(self) -> Result<(CommuneFilter, u32, Option<String>), ApiError> {
         let mut errors = Vec::new();
         let name = self.q.map(|q| (fold(&q), q.chars().count()));
         if let Some((folded, length)) = &name {
@@ -61,18 +61,26 @@ impl CommuneSearch {
                 "must be a département code such as 91, 2A or 971",
             ));
         }
-        let page = PageRequest::new(self.limit, self.offset);
-        if let Err(ApiError::InvalidParameters(page_errors)) = &page {
-            errors.extend(page_errors.iter().cloned());
+        if self
+            .cursor
+            .as_deref()
+            .is_some_and(|code| !is_insee_code(code))
+        {
+            errors.push(FieldError::new("cursor", "must be an INSEE code"));
         }
-        match (errors.is_empty(), page) {
-            (true, Ok(page)) => Ok((
+        let limit = pagination::limit(self.limit);
+        if let Err(error) = &limit {
+            errors.push(error.clone());
+        }
+        match (errors.is_empty(), limit) {
+            (true, Ok(limit)) => Ok((
                 CommuneFilter {
                     name: name.map(|(folded, _)| folded),
                     epci: self.epci,
                     departement: self.departement,
                 },
-                page,
+                limit,
+                self.cursor,
             )),
             _ => Err(ApiError::InvalidParameters(errors)),
         }
@@ -81,6 +89,14 @@ impl CommuneSearch {
 
 fn is_siren(value: &str) -> bool {
     value.len() == 9 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Five digits, or Corsica's `2A`/`2B` and three digits.
+fn is_insee_code(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() == 5
+        && b[2..].iter().all(u8::is_ascii_digit)
+        && (b[..2].iter().all(u8::is_ascii_digit) || matches!(&b[..2], b"2A" | b"2B"))
 }
 
 fn is_departement_code(value: &str) -> bool {
@@ -104,15 +120,13 @@ pub async fn list_communes(
     state: web::Data<AppState>,
     Query(search): Query<CommuneSearch>,
 ) -> ApiResult<web::Json<Page<Commune>>> {
-    let (filter, page) = search.validate()?;
+    let (filter, limit, cursor) = search.validate()?;
     let mut conn = state.pool.get().await?;
-    let (rows, total) =
-        queries::list_communes(&mut conn, &filter, page.limit.into(), page.offset.into()).await?;
-    Ok(web::Json(Page::new(
-        rows.into_iter().map(Commune::from).collect(),
-        total,
-        page,
-    )))
+    let rows = queries::list_communes(&mut conn, &filter, limit.into(), cursor.as_deref())
+        .await?
+        .ok_or_else(pagination::unknown_cursor)?;
+    let page = Page::from_rows(rows, limit, |row| row.insee.clone());
+    Ok(web::Json(page.map(Commune::from)))
 }
 
 /// One commune by its INSEE code.

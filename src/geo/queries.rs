@@ -1,6 +1,8 @@
 //! SQL for the geography endpoints.
 
+use diesel::dsl::{exists, sql};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::model::{CommuneRow, EpciMember};
@@ -49,31 +51,60 @@ macro_rules! filtered {
     }};
 }
 
-/// One page of communes and the total number matching. With a name, the best
-/// matches come first: exact name, then names starting with it, then the most
-/// populated; otherwise by INSEE code.
+/// Up to `limit` communes after the commune `cursor` (and one more, to tell
+/// that a page follows), or `None` when `cursor` is no commune. With a name,
+/// the best matches come first: exact name, then names starting with it, then
+/// the most populated; otherwise by INSEE code. The relevance is written as a
+/// key sorted ascending so that the cursor is one row comparison.
 pub async fn list_communes(
     conn: &mut AsyncPgConnection,
     filter: &CommuneFilter,
     limit: i64,
-    offset: i64,
-) -> QueryResult<(Vec<CommuneRow>, i64)> {
-    let total = filtered!(communes::table.into_boxed(), filter)
-        .count()
-        .get_result(conn)
-        .await?;
+    cursor: Option<&str>,
+) -> QueryResult<Option<Vec<CommuneRow>>> {
+    if let Some(cursor) = cursor {
+        let known = diesel::select(exists(communes::table.find(cursor)))
+            .get_result::<bool>(conn)
+            .await?;
+        if !known {
+            return Ok(None);
+        }
+    }
     let mut query = filtered!(commune_with_areas().into_boxed(), filter);
-    query = match &filter.name {
-        Some(name) => query.order((
-            communes::search_name.eq(name.clone()).desc(),
-            communes::search_name.like(format!("{name}%")).desc(),
-            communes::population.desc().nulls_last(),
-            communes::insee,
-        )),
-        None => query.order(communes::insee),
-    };
-    let rows = query.limit(limit).offset(offset).load(conn).await?;
-    Ok((rows, total))
+    match &filter.name {
+        Some(name) => {
+            let prefix = format!("{name}%");
+            query = query.order((
+                communes::search_name.ne(name.clone()),
+                communes::search_name.not_like(prefix.clone()),
+                sql::<Integer>("COALESCE(-communes.population, 1)"),
+                communes::insee,
+            ));
+            if let Some(cursor) = cursor {
+                query = query.filter(
+                    sql::<Bool>("(communes.search_name <> ")
+                        .bind::<Text, _>(name.clone())
+                        .sql(", communes.search_name NOT LIKE ")
+                        .bind::<Text, _>(prefix.clone())
+                        .sql(", COALESCE(-communes.population, 1), communes.insee) > ")
+                        .sql("(SELECT c.search_name <> ")
+                        .bind::<Text, _>(name.clone())
+                        .sql(", c.search_name NOT LIKE ")
+                        .bind::<Text, _>(prefix)
+                        .sql(", COALESCE(-c.population, 1), c.insee FROM communes c WHERE c.insee = ")
+                        .bind::<Text, _>(cursor.to_owned())
+                        .sql(")"),
+                );
+            }
+        }
+        None => {
+            query = query.order(communes::insee);
+            if let Some(cursor) = cursor {
+                query = query.filter(communes::insee.gt(cursor.to_owned()));
+            }
+        }
+    }
+    query.limit(limit + 1).load(conn).await.map(Some)
 }
 
 pub async fn find_commune(

@@ -345,8 +345,9 @@ impl ToSchema for FeedEvent {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedPage {
     pub items: Vec<FeedEvent>,
-    /// Where to read from next time (the last item's cursor, or `after`
-    /// unchanged when nothing is new; `null` when there is neither).
+    /// Where to read from next time: the last item's cursor, or `cursor`
+    /// unchanged when nothing is new (a feed has no last page: poll again
+    /// with it later); `null` only when there is neither.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
@@ -355,8 +356,9 @@ pub struct FeedPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
-    /// A `cursor` already read; from the beginning without it.
-    pub after: Option<String>,
+    /// The previous page's `next_cursor` (or any event's `cursor`): the
+    /// events after it. From the beginning without it.
+    pub cursor: Option<String>,
     /// 1 to 500; 100 by default.
     #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<u32>,

@@ -108,7 +108,7 @@ fn to_json(data: &impl serde::Serialize) -> QueryResult<serde_json::Value> {
 
 /// Parses `tx-seq`.
 pub fn parse_cursor(cursor: &str) -> Result<(u64, i64), ApiError> {
-    let bad = || ApiError::invalid_parameter("after", "is not a cursor this feed returned");
+    let bad = || ApiError::invalid_parameter("cursor", "is not a cursor this feed returned");
     let (tx, seq) = cursor.split_once('-').ok_or_else(bad)?;
     Ok((
         tx.parse().map_err(|_| bad())?,

@@ -474,8 +474,8 @@ async fn picking_list_as(
 
 /// The organisation's integration feed: `order.submitted`, `order.accepted`,
 /// `order.rejected`, `order.cancelled`, `order.delivered`, `order.received`,
-/// `order.disputed`, oldest first. Keep the last `cursor` and pass it as
-/// `after`: every event is delivered once, in order, none skipped.
+/// `order.disputed`, oldest first. Pass each page's `next_cursor` as
+/// `cursor`: every event is delivered once, in order, none skipped.
 #[utoipa::path(
     tag = "orders",
     operation_id = "read_feed",
@@ -504,11 +504,15 @@ pub async fn read_feed(
             format!("must be between 1 and {}", feed::MAX_LIMIT),
         ));
     }
-    let after = query.after.as_deref().map(feed::parse_cursor).transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(feed::parse_cursor)
+        .transpose()?;
     let mut conn = state.pool.get().await?;
     let org = access(&mut conn, organisation, Some(&user)).await?;
     policy::authorize(&user, &org, OrgAction::ReadPrivate)?;
     let items = feed::read(&mut conn, organisation, after, limit).await?;
-    let next_cursor = items.last().map(|e| e.cursor.clone()).or(query.after);
+    let next_cursor = items.last().map(|e| e.cursor.clone()).or(query.cursor);
     Ok(web::Json(FeedPage { items, next_cursor }))
 }

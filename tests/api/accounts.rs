@@ -402,7 +402,12 @@ async fn only_administrators_verify_and_only_verified_organisations_are_listed()
         .json()
         .await
         .unwrap();
-    assert_eq!(listed["total"], 0, "pending organisations are not public");
+    assert_eq!(
+        listed["items"],
+        json!([]),
+        "pending organisations are not public"
+    );
+    assert_eq!(listed["next_cursor"], Value::Null);
 
     app.verify(&admin, &farm_id).await;
     app.verify(&admin, &other_id).await;
@@ -412,7 +417,36 @@ async fn only_administrators_verify_and_only_verified_organisations_are_listed()
         .json()
         .await
         .unwrap();
-    assert_eq!(all["total"], 2);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let first: Value = app
+        .get("/api/v1/organisations?kind=farm&limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"][0], all["items"][0], "by name");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    assert_eq!(cursor, first["items"][0]["id"].as_str().unwrap());
+    let second: Value = app
+        .get(&format!(
+            "/api/v1/organisations?kind=farm&limit=1&cursor={cursor}"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["items"][0], all["items"][1]);
+    assert_eq!(second["next_cursor"], Value::Null, "the last page");
+    assert_problem(
+        app.get(&format!(
+            "/api/v1/organisations?cursor={}",
+            uuid::Uuid::now_v7()
+        ))
+        .await,
+        400,
+        "invalid-parameter",
+    )
+    .await;
     assert!(
         all["items"]
             .as_array()
@@ -426,7 +460,7 @@ async fn only_administrators_verify_and_only_verified_organisations_are_listed()
         .json()
         .await
         .unwrap();
-    assert_eq!(bio["total"], 1);
+    assert_eq!(bio["items"].as_array().unwrap().len(), 1);
     assert_eq!(bio["items"][0]["id"], farm_id.as_str());
     let local: Value = app
         .get("/api/v1/organisations?epci=200057859")
@@ -434,7 +468,7 @@ async fn only_administrators_verify_and_only_verified_organisations_are_listed()
         .json()
         .await
         .unwrap();
-    assert_eq!(local["total"], 1);
+    assert_eq!(local["items"].as_array().unwrap().len(), 1);
     let loiret: Value = app
         .get("/api/v1/organisations?departement=45")
         .await
@@ -448,7 +482,7 @@ async fn only_administrators_verify_and_only_verified_organisations_are_listed()
         .json()
         .await
         .unwrap();
-    assert_eq!(none["total"], 0);
+    assert_eq!(none["items"], json!([]));
     assert_problem(
         app.get("/api/v1/organisations?label=ORGANIC").await,
         400,
@@ -473,7 +507,7 @@ async fn only_administrators_verify_and_only_verified_organisations_are_listed()
         .json()
         .await
         .unwrap();
-    assert_eq!(after["total"], 1);
+    assert_eq!(after["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -258,6 +258,71 @@ fn hex_sha256(text: &str) -> String {
 }
 
 #[tokio::test]
+async fn consultation_lists_page_by_cursor_without_overlap() {
+    let m = Market::new().await;
+    let app = &m.app;
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        let consultation = m.create(&mapa(&m.canteen)).await;
+        let id = consultation["id"].as_str().unwrap().to_owned();
+        m.publish(&id).await;
+        created.push(id);
+    }
+    let list = |path: String, who: &Session| {
+        let access = who.access.clone();
+        async move { json_ok(app.get_as(&path, &access).await).await }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // The buyer's list, newest first, two by two.
+    let buyer = format!("/api/v1/organisations/{}/consultations", m.canteen);
+    let first = list(format!("{buyer}?limit=2"), &m.chef).await;
+    assert_eq!(ids(&first), [created[2].clone(), created[1].clone()]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    assert_eq!(cursor, created[1]);
+    let second = list(format!("{buyer}?limit=2&cursor={cursor}"), &m.chef).await;
+    assert_eq!(ids(&second), [created[0].clone()]);
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    // The supplier's open list, nearest deadline first (created in order,
+    // same deadline rule: creation order), one by one.
+    let open = format!("/api/v1/organisations/{}/open-consultations", m.farm_a);
+    let whole = list(format!("{open}?limit=200"), &m.marie).await;
+    assert_eq!(whole["next_cursor"], Value::Null);
+    let mut paged = Vec::new();
+    let mut cursor = None::<String>;
+    loop {
+        let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let page = list(format!("{open}?limit=1{after}"), &m.marie).await;
+        paged.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids(&whole));
+    assert_eq!(paged.len(), 3);
+
+    for path in [&buyer, &open] {
+        let who = if path == &buyer { &m.chef } else { &m.marie };
+        let unknown = app
+            .get_as(&format!("{path}?cursor={}", Uuid::now_v7()), &who.access)
+            .await;
+        let problem = assert_problem(unknown, 400, "invalid-parameter").await;
+        assert_eq!(problem["errors"][0]["field"], "cursor");
+        let too_many = app.get_as(&format!("{path}?limit=201"), &who.access).await;
+        assert_problem(too_many, 400, "invalid-parameter").await;
+    }
+}
+
+#[tokio::test]
 async fn a_consultation_from_call_to_contract_keeps_prices_sealed_until_the_deadline() {
     let m = Market::new().await;
     let app = &m.app;

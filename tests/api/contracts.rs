@@ -255,6 +255,64 @@ async fn agreed_contract(w: &World) -> Value {
 }
 
 #[tokio::test]
+async fn a_partys_contracts_page_newest_first() {
+    let w = World::new().await;
+    let today = chrono::Utc::now().date_naive();
+    let mut proposed = Vec::new();
+    for n in 0..3 {
+        let body = json!({
+            "buyer_id": w.canteen,
+            "supplier_id": w.farm_a,
+            "description": format!("Légumes, proposition {n}"),
+            "valid_from": today,
+            "valid_until": today + Days::new(90),
+            "max_amount_ht_cents": 5000,
+            "lines": [{"offer_id": w.carrots, "unit_price_cents": 150, "vat_rate": "5.5"}]
+        });
+        let response = w
+            .app
+            .post_json("/api/v1/contracts", &body, Some(&w.marie.access))
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let contract: Value = response.json().await.unwrap();
+        proposed.push(contract["id"].as_str().unwrap().to_owned());
+    }
+    let list = format!("/api/v1/organisations/{}/contracts", w.canteen);
+    let w = &w;
+    let list = &list;
+    let page = |query: String| async move {
+        let response = w
+            .app
+            .get_as(&format!("{list}?{query}"), &w.claire.access)
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = page("limit=2".into()).await;
+    assert_eq!(ids(&first), [proposed[2].clone(), proposed[1].clone()]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = page(format!("limit=2&cursor={cursor}")).await;
+    assert_eq!(ids(&second), [proposed[0].clone()]);
+    assert_eq!(second["next_cursor"], Value::Null);
+    let unknown = w
+        .app
+        .get_as(
+            &format!("{list}?cursor={}", uuid::Uuid::now_v7()),
+            &w.claire.access,
+        )
+        .await;
+    assert_problem(unknown, 400, "invalid-parameter").await;
+}
+
+#[tokio::test]
 async fn a_contract_price_is_paid_and_seen_by_its_buyer_only() {
     let w = World::new().await;
     let contract = agreed_contract(&w).await;

@@ -1169,7 +1169,7 @@ async fn the_feed_resumes_from_a_cursor() {
     let feed = |organisation: &str, session: &Session, after: Option<String>| {
         let (w, organisation, access) = (&w, organisation.to_owned(), session.access.clone());
         async move {
-            let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
+            let query = after.map(|a| format!("?cursor={a}")).unwrap_or_default();
             let response = w
                 .app
                 .get_as(
@@ -1226,7 +1226,7 @@ async fn the_feed_resumes_from_a_cursor() {
     let bad = w
         .app
         .get_as(
-            &format!("/api/v1/organisations/{}/events?after=abc", w.farm_a),
+            &format!("/api/v1/organisations/{}/events?cursor=abc", w.farm_a),
             &w.marie.access,
         )
         .await;

@@ -70,7 +70,7 @@ from sesame_api_client.models import (
     TerritoryStatistics,
     TokenPair,
 )
-from sesame_api_client.types import Response, Unset
+from sesame_api_client.types import UNSET, Response, Unset
 
 PASSWORD = "Sésame démo en Cœur d'Essonne"
 CANTEEN = "contact@ecole-elementaire-jean-mace-saint-michel-sur-orge.demo"
@@ -127,6 +127,15 @@ def main(base: str) -> None:
     # Geography, public.
     communes = list_communes.sync_detailed(client=public, epci=EPCI, limit=50)
     assert communes.status_code == 200 and len(communes.parsed.items) == 21, communes.content[:300]
+    assert communes.parsed.next_cursor is None, "one page"
+    paged, cursor = [], UNSET
+    while True:
+        page = list_communes.sync_detailed(client=public, epci=EPCI, limit=8, cursor=cursor).parsed
+        paged += [c.insee for c in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert paged == [c.insee for c in communes.parsed.items], paged
     assert get_commune.sync_detailed("91103", client=public).parsed.name
     assert get_epci.sync_detailed(EPCI, client=public).status_code == 200
 
@@ -175,7 +184,7 @@ def main(base: str) -> None:
     # The integration feed: every event parses, the order's are there.
     feed = expect(read_feed.sync_detailed(farm_id, client=farm, limit=500), 200, FeedPage)
     while not isinstance(feed.next_cursor, (Unset, type(None))) and feed.items:
-        more = expect(read_feed.sync_detailed(farm_id, client=farm, after=feed.next_cursor, limit=500), 200, FeedPage)
+        more = expect(read_feed.sync_detailed(farm_id, client=farm, cursor=feed.next_cursor, limit=500), 200, FeedPage)
         if not more.items:
             break
         feed = more
@@ -212,7 +221,10 @@ def main(base: str) -> None:
     assert text(get_release_csv.sync_detailed(release.id, ReleaseResource.SUPPLY_STATS, client=public))
 
     # Purchasing: consultations, contracts, invoices.
-    assert list_consultations.sync_detailed(canteen_id, client=canteen).status_code == 200
+    consultations = list_consultations.sync_detailed(canteen_id, client=canteen, limit=1).parsed
+    assert consultations.items and consultations.next_cursor, "the demo canteen has consultations"
+    following = list_consultations.sync_detailed(canteen_id, client=canteen, cursor=consultations.next_cursor).parsed
+    assert consultations.items[0].id not in [c.id for c in following.items]
     assert list_open_consultations.sync_detailed(farm_id, client=farm).status_code == 200
     assert list_contracts.sync_detailed(canteen_id, client=canteen).status_code == 200
     assert list_invoices.sync_detailed(canteen_id, client=canteen).status_code == 200
