@@ -151,9 +151,9 @@ pub struct Shortage {
     /// Index of the line in the basket, from 0.
     pub line: usize,
     pub offer_id: uuid::Uuid,
-    #[schema(value_type = String, example = "12")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "12")]
     pub requested: rust_decimal::Decimal,
-    #[schema(value_type = String, example = "7.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "7.5")]
     pub available: rust_decimal::Decimal,
 }
 

@@ -74,7 +74,8 @@ impl Modify for BearerAuth {
 /// What the routes cannot say themselves: every operation that takes a body
 /// answers 415 problem+json to a body of another media type, and 413 to a
 /// body over the limit; every answer carries `X-Request-Id`; 503s, 429s and
-/// 409s may carry `Retry-After`; an operation without a security
+/// 409s may carry `Retry-After`; 401s carry `WWW-Authenticate` (RFC 9110
+/// §11.6.1); an operation without a security
 /// requirement says so (`security: []`), so that no tool assumes one.
 pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -98,6 +99,10 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     components
         .headers
         .insert(RETRY_AFTER.to_owned(), RefOr::T(retry_after_header()));
+    components.headers.insert(
+        WWW_AUTHENTICATE.to_owned(),
+        RefOr::T(www_authenticate_header()),
+    );
     let header_ref = |name: &str| RefOr::Ref(Ref::new(format!("#/components/headers/{name}")));
     for operation in operations(&mut api) {
         operation.security.get_or_insert_with(Vec::new);
@@ -121,6 +126,11 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 response
                     .headers
                     .insert(RETRY_AFTER.to_owned(), header_ref(RETRY_AFTER));
+            }
+            if status == "401" {
+                response
+                    .headers
+                    .insert(WWW_AUTHENTICATE.to_owned(), header_ref(WWW_AUTHENTICATE));
             }
         }
     }
@@ -332,6 +342,22 @@ fn forbid_nul(schema: &mut serde_json::Value) {
 
 const REQUEST_ID: &str = "X-Request-Id";
 const RETRY_AFTER: &str = "Retry-After";
+const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
+
+fn www_authenticate_header() -> utoipa::openapi::header::Header {
+    let mut header = utoipa::openapi::header::HeaderBuilder::new()
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(["Bearer"])),
+        ))
+        .description(Some(
+            "The scheme to authenticate with: a bearer access token.",
+        ))
+        .build();
+    header.example = Some(serde_json::json!("Bearer"));
+    header
+}
 
 fn request_id_header() -> utoipa::openapi::header::Header {
     let mut header = utoipa::openapi::header::HeaderBuilder::new()

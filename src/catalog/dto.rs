@@ -213,14 +213,14 @@ pub struct Stock {
         with = "rust_decimal::serde::str_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub available: Option<Decimal>,
     /// Held by open orders (the supplier's members only).
     #[serde(
         with = "rust_decimal::serde::str_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub reserved: Option<Decimal>,
 }
 
@@ -301,14 +301,14 @@ pub struct Offer {
     pub package: Option<Package>,
     pub price_cents: i64,
     #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String)]
     pub vat_rate: Decimal,
     pub stock: Stock,
     #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String)]
     pub min_order_quantity: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String)]
     pub order_step: Decimal,
     pub available_from: Option<NaiveDate>,
     pub available_until: Option<NaiveDate>,

@@ -162,7 +162,7 @@ pub struct ConsultationLot {
     pub labels: Vec<Label>,
     pub unit: Unit,
     #[serde(with = "crate::http::decimal::option")]
-    #[schema(value_type = Option<String>, example = "600")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "600")]
     pub quantity: Option<Decimal>,
     pub quantity_range: Option<QuantityRange>,
     pub max_amount_ht_cents: Option<i64>,
@@ -345,7 +345,7 @@ pub struct ConsultationAnswer {
     pub supplier: OrganisationRef,
     pub unit_price_cents: i64,
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, example = "5.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
     pub vat_rate: Decimal,
     pub labels: Vec<Label>,
     pub origin: Origin,
@@ -373,7 +373,7 @@ pub struct CriterionMark {
     pub kind: CriterionKind,
     pub weight: i16,
     /// 0 to 100; the price mark is computed.
-    #[schema(example = "75")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "75")]
     pub mark: Option<String>,
     /// Required for the buyer's marks; absent for price.
     pub justification: Option<String>,
@@ -385,7 +385,7 @@ pub struct RankedAnswer {
     /// 1 for the best; by score, then lower price, then earlier answer.
     pub rank: usize,
     /// 0 to 100, once every criterion is marked.
-    #[schema(example = "82.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "82.5")]
     pub score: Option<String>,
     pub marks: Vec<CriterionMark>,
     pub answer: ConsultationAnswer,
@@ -478,9 +478,9 @@ pub struct AnswerOutcome {
     /// Its rank among the lot's answers.
     pub rank: Option<usize>,
     pub answers: usize,
-    #[schema(example = "71.25")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "71.25")]
     pub score: Option<String>,
-    #[schema(example = "84")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "84")]
     pub winner_score: Option<String>,
     pub winner: Option<OrganisationRef>,
     pub won: bool,

@@ -55,11 +55,11 @@ pub struct Contract {
     /// The awarded unit price HT, in cents.
     pub unit_price_cents: i64,
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, example = "5.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
     pub vat_rate: Decimal,
     /// The quantity, or `null` for a framework agreement (see the maximum).
     #[serde(with = "crate::http::decimal::option")]
-    #[schema(value_type = Option<String>, example = "600")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "600")]
     pub quantity: Option<Decimal>,
     pub max_amount_ht_cents: Option<i64>,
     /// Its value HT: quantity × price, or the maximum.
@@ -103,7 +103,7 @@ pub struct ContractLine {
     pub unit: Unit,
     pub unit_price_cents: i64,
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, example = "5.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
     pub vat_rate: Decimal,
     pub tiers: Vec<Tier>,
 }
@@ -184,7 +184,7 @@ pub struct ContractLineRequest {
     #[schema(minimum = 0, maximum = 100000000)]
     pub unit_price_cents: i64,
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, example = "5.5")]
+    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
     pub vat_rate: Decimal,
     #[serde(default)]
     #[schema(max_items = 10)]

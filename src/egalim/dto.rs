@@ -72,7 +72,7 @@ pub struct CanteenIndicators {
 /// where the producing farm is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SupplyCell {
-    #[schema(example = "2026-03")]
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-03")]
     pub month: String,
     pub family: ProductFamily,
     pub label_group: LabelGroup,
@@ -127,10 +127,10 @@ pub struct Progress {
     pub total_ht_cents: i64,
     /// BIO, or produced in the EPCI's département(s): Sésame's goal is 50 %.
     pub organic_or_local: Target,
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub organic_percent: Option<Decimal>,
     /// Produced in the EPCI's département(s).
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub local_percent: Option<Decimal>,
     pub organic_farms: OrganicFarms,
     /// The EGalim targets for all the territory's canteens together.

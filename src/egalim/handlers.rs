@@ -111,6 +111,7 @@ pub async fn canteen_indicators(
     params(("id" = Uuid, Path, description = "The canteen"), PeriodQuery),
     responses(
         (status = 200, description = "The indicators, as CSV: one row per scope and key", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`")),
             example = "scope,key,total_ht_cents,bio_cents,siqo_cents,other_egalim_cents,externalities_cents,egalim_cents,meat_and_fish_cents,meat_and_fish_egalim_cents,france_cents,short_circuit_cents,local_cents,local_unknown_cents\ntotal,,1250000,250000,60000,90000,0,400000,300000,150000,1100000,500000,450000,0\n"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
@@ -173,6 +174,7 @@ async fn canteen_indicators_as(
     params(("id" = Uuid, Path, description = "The canteen"), PeriodQuery),
     responses(
         (status = 200, description = "ma-cantine's CSV", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`")),
             example = "siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km\n21910570000015,Carottes,Ferme de l'Envol,2026-03-10,45.00,FRUITS_ET_LEGUMES,BIO,FRANCE,OUI,OUI,DEPARTEMENT,\n"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
@@ -252,6 +254,7 @@ pub async fn territory_statistics(
     params(("id" = Uuid, Path, description = "The authority"), PeriodQuery),
     responses(
         (status = 200, description = "The statistics, as CSV: one row per cell", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`")),
             example = "month,family,label_group,origin_class,value_ht_cents,quantities,suppliers,buyers,lines\n2026-03,FRUITS_ET_LEGUMES,bio,departement,125000,KGM=620.5,4,12,40\n"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
@@ -386,6 +389,7 @@ pub async fn territory_progress(
     params(("id" = Uuid, Path, description = "The authority"), ProgressQuery),
     responses(
         (status = 200, description = "The progress, as CSV: one row per canteen", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`")),
             example = "canteen_id,name,total_ht_cents,egalim_cents,bio_cents,meat_and_fish_cents,meat_and_fish_egalim_cents,egalim_met,bio_met,meat_and_fish_met\n"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
@@ -546,6 +550,7 @@ pub async fn territory_payment_delays(
     params(("id" = Uuid, Path, description = "The authority"), PeriodQuery),
     responses(
         (status = 200, description = "The payment delays, as CSV: one row per group", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`")),
             example = "group,canteens,invoices_paid,median_days_to_pay,paid_late,unpaid_overdue\neducation,14,150,27.5,12,3\nall,20,210,28,19,4\n"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),

@@ -33,18 +33,18 @@ pub struct Indicators {
     pub local_cents: i64,
     /// Lines whose locality cannot be told (PAT; KM without locations).
     pub local_unknown_cents: i64,
-    #[schema(value_type = Option<String>, example = "12.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "12.5")]
     pub bio_percent: Option<Decimal>,
-    #[schema(value_type = Option<String>, example = "37.4")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "37.4")]
     pub egalim_percent: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub meat_and_fish_egalim_percent: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub france_percent: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub short_circuit_percent: Option<Decimal>,
     /// Null when no line's locality can be told.
-    #[schema(value_type = Option<String>)]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>)]
     pub local_percent: Option<Decimal>,
 }
 
@@ -119,7 +119,7 @@ pub struct FamilyIndicators {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MonthIndicators {
-    #[schema(example = "2026-03")]
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-03")]
     pub month: String,
     pub indicators: Indicators,
 }

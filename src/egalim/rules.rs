@@ -58,7 +58,7 @@ pub struct Target {
     /// The target share, in percent.
     pub target_percent: u8,
     /// The share reached, in percent, rounded to 0.1; null without purchases.
-    #[schema(value_type = Option<String>, example = "37.4")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "37.4")]
     pub share_percent: Option<Decimal>,
     pub met: bool,
     /// How much of the same purchases (HT, cents) would have to move into the

@@ -7,7 +7,10 @@ use utoipa::ToSchema;
 /// A région or a département: INSEE code and name.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Area {
-    #[schema(example = "91")]
+    #[schema(
+        pattern = r"^([0-9]{5}|2[AB][0-9]{3}|[0-9]{9}|[0-9]{2,3}|2[AB])$",
+        example = "91"
+    )]
     pub code: String,
     #[schema(example = "Essonne")]
     pub name: String,
@@ -17,7 +20,7 @@ pub struct Area {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EpciRef {
     /// SIREN of the EPCI.
-    #[schema(example = "200057859")]
+    #[schema(pattern = r"^[0-9]{9}$", example = "200057859")]
     pub siren: String,
     #[schema(example = "CA Coeur d'Essonne Agglomération")]
     pub name: String,

@@ -106,7 +106,7 @@ pub struct CreditLineRequest {
     pub line_no: i16,
     /// The quantity credited (default: the whole line's).
     #[serde(default, with = "crate::http::decimal::option")]
-    #[schema(value_type = Option<String>, example = "4")]
+    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "4")]
     pub quantity: Option<Decimal>,
     /// The unit price credited, in cents (default: the line's; less for a
     /// price correction).
@@ -162,11 +162,11 @@ pub struct InvoiceLine {
     pub origin: String,
     pub unit: Unit,
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, example = "24.6")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "24.6")]
     pub quantity: Decimal,
     pub unit_price_cents: i64,
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, example = "5.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
     pub vat_rate: Decimal,
     /// Quantity × unit price, rounded to the cent.
     pub net_cents: i64,
@@ -204,7 +204,7 @@ pub struct FollowUp {
     pub days_late: i64,
     /// The yearly rate of late interest: the ECB rate plus the points.
     #[serde(with = "crate::http::decimal::option")]
-    #[schema(value_type = Option<String>, example = "10.15")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "10.15")]
     pub late_interest_percent: Option<Decimal>,
     pub late_interest_cents: i64,
     /// 40 € once the invoice is paid late or overdue.

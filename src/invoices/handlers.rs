@@ -265,7 +265,8 @@ pub async fn get(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The invoice or credit note")),
     responses(
-        (status = 200, description = "CII XML", content_type = "application/xml", body = String),
+        (status = 200, description = "CII XML", content_type = "application/xml", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`")),),
         (status = 400, description = "Malformed id", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such document visible to the caller", body = Problem, content_type = PROBLEM),

@@ -51,7 +51,7 @@ pub struct ReleaseLinks {
 pub struct Release {
     pub id: Uuid,
     /// SIREN of the EPCI.
-    #[schema(example = "200057859")]
+    #[schema(pattern = r"^[0-9]{9}$", example = "200057859")]
     pub epci: String,
     #[schema(example = "CA Coeur d'Essonne Agglomération")]
     pub epci_name: String,

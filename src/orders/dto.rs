@@ -132,12 +132,12 @@ pub struct OrderLine {
     pub package: Option<Package>,
     /// Price per unit excluding VAT, in cents.
     pub unit_price_cents: i64,
-    #[schema(value_type = String, example = "5.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
     pub vat_rate: Decimal,
-    #[schema(value_type = String, example = "25")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "25")]
     pub quantity_ordered: Decimal,
     /// Set on delivery.
-    #[schema(value_type = Option<String>, example = "24.6")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = Option<String>, example = "24.6")]
     pub quantity_delivered: Option<Decimal>,
     /// Quantity × unit price, rounded to the cent (half away from zero): on
     /// the delivered quantity once delivered.
@@ -291,7 +291,7 @@ pub struct PickingProduct {
     pub offer_id: Option<Uuid>,
     pub product_name: String,
     pub unit: Unit,
-    #[schema(value_type = String, example = "75")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "75")]
     pub total_quantity: Decimal,
     pub sites: Vec<PickingSite>,
 }
@@ -299,7 +299,7 @@ pub struct PickingProduct {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PickingSite {
     pub delivery_site: DeliverySite,
-    #[schema(value_type = String, example = "25")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "25")]
     pub quantity: Decimal,
     pub order_ids: Vec<Uuid>,
 }

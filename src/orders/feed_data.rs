@@ -170,7 +170,7 @@ pub struct LotDecided {
     pub rationale: String,
     pub winner: Option<super::dto::OrganisationRef>,
     /// The winner's score out of 100, as a decimal string.
-    #[schema(example = "84")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "84")]
     pub winner_score: Option<String>,
     /// How many answers the lot had.
     pub answers: usize,
@@ -189,9 +189,9 @@ pub struct BidderOutcome {
     pub lot_status: LotStatus,
     pub rank: usize,
     pub answers: usize,
-    #[schema(example = "71.25")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "71.25")]
     pub score: Option<String>,
-    #[schema(example = "84")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", example = "84")]
     pub winner_score: Option<String>,
     pub won: bool,
 }

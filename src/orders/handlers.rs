@@ -427,6 +427,7 @@ pub async fn picking_list(
     params(("id" = Uuid, Path, description = "The supplier"), PickingQuery),
     responses(
         (status = 200, description = "What to prepare, as CSV: one row per offer and delivery site", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"…\"`")),
             example = "delivery_date,offer_id,product_name,unit,quantity,site_id,site_name,site_address,site_commune_insee,order_ids\n"),
         (status = 400, description = "A parameter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),

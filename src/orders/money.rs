@@ -28,7 +28,7 @@ pub fn line_cents(quantity: Decimal, unit_price_cents: i64) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct VatBreakdown {
     /// VAT rate in percent.
-    #[schema(value_type = String, example = "5.5")]
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
     pub rate: Decimal,
     /// Sum of the lines HT at this rate.
     pub base_cents: i64,

@@ -209,6 +209,13 @@ fn every_operation_states_its_security_and_headers() {
                         "{at} {status}"
                     );
                 }
+                if status == "401" {
+                    assert_eq!(
+                        headers["WWW-Authenticate"]["$ref"],
+                        "#/components/headers/WWW-Authenticate",
+                        "{at} {status}"
+                    );
+                }
             }
         }
     }
