@@ -3,11 +3,11 @@
 //!
 //! A cursor is `tx-seq`: the writing transaction's id and the row's number.
 //! Readers see only events of transactions older than every transaction
-//! still running, in (tx, seq) order; an event can therefore never be
-//! committed behind a cursor already handed out, and nothing is missed.
-//! The price: an event is readable once every writing transaction older than
-//! it has ended, in the whole cluster (transaction ids are cluster-wide).
-//! The service's writing transactions last milliseconds.
+//! still running that could write one ([`HORIZON_SQL`]), in (tx, seq) order;
+//! an event can therefore never be committed behind a cursor already handed
+//! out, and nothing is missed. The price: an event is readable once every
+//! writing transaction older than it has ended in this database. The
+//! service's writing transactions last milliseconds.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Jsonb, Text, Timestamptz, Uuid as SqlUuid};
@@ -132,6 +132,19 @@ struct Row {
     payload: serde_json::Value,
 }
 
+/// The first transaction id whose events may not all be visible yet: the
+/// oldest transaction running at the statement's snapshot, leaving out those
+/// seen running in another database (transaction ids are cluster-wide, but
+/// another database's transactions cannot write this one's events, so a long
+/// one there must not hold the feed back). A transaction whose database is
+/// not known (it ended since the snapshot, or the role may not read other
+/// roles' activity: superuser or `pg_read_all_stats` may) counts as ours:
+/// the horizon is then earlier, never later, than it could be.
+const HORIZON_SQL: &str = "(SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot())) \
+       FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+      WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_activity \
+                            WHERE datname <> current_database() AND backend_xid IS NOT NULL))";
+
 /// Up to `limit` events of `organisation` after `after`.
 pub async fn read(
     conn: &mut AsyncPgConnection,
@@ -140,15 +153,15 @@ pub async fn read(
     limit: u32,
 ) -> QueryResult<Vec<FeedEvent>> {
     let (tx, seq) = after.unwrap_or((0, 0));
-    let rows: Vec<Row> = diesel::sql_query(
+    let rows: Vec<Row> = diesel::sql_query(format!(
         "SELECT tx::text AS tx, seq, event_type, subject_id, at, payload \
            FROM domain_events \
           WHERE organisation_id = $1 \
             AND (tx, seq) > ($2::text::xid8, $3) \
-            AND tx < pg_snapshot_xmin(pg_current_snapshot()) \
+            AND tx < {HORIZON_SQL} \
           ORDER BY tx, seq \
-          LIMIT $4",
-    )
+          LIMIT $4"
+    ))
     .bind::<SqlUuid, _>(organisation)
     .bind::<Text, _>(tx.to_string())
     .bind::<BigInt, _>(seq)

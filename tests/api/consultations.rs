@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::helpers::{
-    SIRETS, Session, TestApp, assert_problem, canteen, error_fields, farm, python_tools, siret,
+    SIRETS, Session, TestApp, assert_problem, canteen, error_fields, farm, item_keys, python_tools,
+    siret,
 };
 
 struct Market {
@@ -272,14 +273,7 @@ async fn consultation_lists_page_by_cursor_without_overlap() {
         let access = who.access.clone();
         async move { json_ok(app.get_as(&path, &access).await).await }
     };
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |page: &Value| item_keys(page, "id");
 
     // The buyer's list, newest first, two by two.
     let buyer = format!("/api/v1/organisations/{}/consultations", m.canteen);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sesame::schema::{order_lines, orders};
 use uuid::Uuid;
 
-use crate::helpers::{SIRETS, Session, assert_problem, canteen, error_fields};
+use crate::helpers::{SIRETS, Session, assert_problem, canteen, error_fields, item_keys};
 use crate::orders::{World, dec, next};
 
 async fn put_terms(
@@ -288,14 +288,7 @@ async fn a_partys_contracts_page_newest_first() {
         assert_eq!(response.status(), 200);
         response.json::<Value>().await.unwrap()
     };
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |page: &Value| item_keys(page, "id");
     let first = page("limit=2".into()).await;
     assert_eq!(ids(&first), [proposed[2].clone(), proposed[1].clone()]);
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use sesame::schema::communes;
 
-use crate::helpers::{TestApp, assert_problem, error_fields};
+use crate::helpers::{TestApp, assert_problem, error_fields, item_keys};
 
 /// The 21 communes of Cœur d'Essonne Agglomération and their municipal
 /// populations, as listed in the domain reference (shared/docs/domain.md §5).
@@ -158,13 +158,7 @@ async fn every_page(app: &TestApp, query: &str) -> (Vec<String>, usize) {
         let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
         let page = json(app, &format!("/api/v1/communes?{query}{after}")).await;
         pages += 1;
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["insee"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(item_keys(&page, "insee"));
         match page["next_cursor"].as_str() {
             Some(next) => {
                 assert_eq!(
@@ -193,12 +187,7 @@ async fn pages_cover_the_list_without_overlap() {
     // With a name, pages follow the relevance order of the whole list.
     let whole = json(&app, "/api/v1/communes?q=saint&departement=91&limit=200").await;
     assert_eq!(whole["next_cursor"], serde_json::Value::Null);
-    let expected: Vec<String> = whole["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["insee"].as_str().unwrap().to_owned())
-        .collect();
+    let expected = item_keys(&whole, "insee");
     assert!(expected.len() > 10, "{}", expected.len());
     let (paged, _) = every_page(&app, "q=saint&departement=91&limit=4").await;
     assert_eq!(paged, expected);

@@ -329,6 +329,16 @@ impl Drop for TestApp {
 }
 
 /// The `field` of each entry of a problem's `errors`, in order.
+/// The `key` of each item of a page (`{items, next_cursor}`), in order.
+pub fn item_keys(page: &serde_json::Value, key: &str) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a page: {page}"))
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn error_fields(problem: &serde_json::Value) -> Vec<&str> {
     problem["errors"]
         .as_array()

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sesame::opendata::release::last_closed_month;
 use uuid::Uuid;
 
-use crate::helpers::{Session, TestApp, TestDatabase, assert_problem, python_tools};
+use crate::helpers::{Session, TestApp, TestDatabase, assert_problem, item_keys, python_tools};
 
 const EPCI: &str = "200057859";
 
@@ -500,14 +500,7 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
         .json()
         .await
         .unwrap();
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |page: &Value| item_keys(page, "id");
     assert_eq!(ids(&listed).len(), 2, "{listed}");
     assert_eq!(listed["next_cursor"], Value::Null);
     // One at a time: the same two, newest first, then the end.

@@ -15,7 +15,8 @@ use sesame::schema::{offers, order_lines, orders};
 use uuid::Uuid;
 
 use crate::helpers::{
-    SIRETS, Session, TestApp, TestDatabase, assert_problem, canteen, error_fields, farm, siret,
+    SIRETS, Session, TestApp, TestDatabase, assert_problem, canteen, error_fields, farm, item_keys,
+    siret,
 };
 
 /// Two verified farms with offers, a verified canteen, and their people.
@@ -1043,14 +1044,7 @@ async fn lists_filter_and_page_and_picking_lists_add_up() {
             response.json::<Value>().await.unwrap()
         }
     };
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |page: &Value| item_keys(page, "id");
     // Claire belongs to one organisation: no need to name it.
     let p1 = page("limit=2".into(), w.claire.access.clone()).await;
     assert_eq!(
@@ -1142,13 +1136,13 @@ async fn lists_filter_and_page_and_picking_lists_add_up() {
     assert_problem(canteen_picking, 403, "forbidden").await;
 }
 
-/// The feed shows an event once every transaction older than it has ended,
-/// in the whole cluster: on the shared test server other tests' transactions
-/// would delay it, so this test has a cluster of its own, where the events
-/// of a finished request are readable at once.
-#[tokio::test]
-async fn the_feed_resumes_from_a_cursor() {
-    let dir = std::env::temp_dir().join(format!("sesame-feed-{}", Uuid::new_v4().simple()));
+/// A cluster of the test's own with the service's database prepared: the
+/// feed shows an event once every transaction of its database older than
+/// it has ended, and on the shared test server other tests' transactions
+/// (in the same database template, or running while it is copied) would
+/// delay it.
+async fn own_cluster(name: &str) -> (LocalPostgres, String) {
+    let dir = std::env::temp_dir().join(format!("sesame-{name}-{}", Uuid::new_v4().simple()));
     let options = local::Options {
         durable: false,
         remove_on_stop: true,
@@ -1157,6 +1151,29 @@ async fn the_feed_resumes_from_a_cursor() {
     let cluster = LocalPostgres::start(&dir, options).expect("own cluster");
     let url = cluster.url(local::DATABASE);
     sesame::server::prepare(&url).await.expect("prepare");
+    (cluster, url)
+}
+
+async fn stop(cluster: LocalPostgres) {
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap()
+        .expect("stop");
+}
+
+/// The event types of a feed page, in order.
+fn event_types(page: &Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_feed_resumes_from_a_cursor() {
+    let (cluster, url) = own_cluster("feed").await;
     let w = World::on(TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await).await;
     // A basket of two suppliers: one order each.
     let orders = w
@@ -1185,13 +1202,7 @@ async fn the_feed_resumes_from_a_cursor() {
 
     // The buyer reads both orders in its feed, each supplier its own.
     let buyer = feed(&w.canteen, &w.claire, None).await;
-    let types: Vec<&str> = buyer["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(types, ["order.submitted", "order.submitted"]);
+    assert_eq!(event_types(&buyer), ["order.submitted", "order.submitted"]);
     let farm_b = feed(&w.farm_b, &w.paul, None).await;
     assert_eq!(farm_b["items"].as_array().unwrap().len(), 1);
     assert_eq!(farm_b["items"][0]["subject_id"], orders[1]["id"]);
@@ -1215,13 +1226,10 @@ async fn the_feed_resumes_from_a_cursor() {
         200
     );
     let next_events = read(Some(cursor)).await;
-    let types: Vec<&str> = next_events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(types, ["order.accepted", "order.delivered"]);
+    assert_eq!(
+        event_types(&next_events),
+        ["order.accepted", "order.delivered"]
+    );
     assert_eq!(next_events["items"][1]["data"]["status"], "delivered");
     let bad = w
         .app
@@ -1232,10 +1240,62 @@ async fn the_feed_resumes_from_a_cursor() {
         .await;
     assert_problem(bad, 400, "invalid-parameter").await;
     drop(w);
-    tokio::task::spawn_blocking(move || cluster.stop())
+    stop(cluster).await;
+}
+
+/// A transaction left open in another database of the cluster does not
+/// hold the feed back; one of this database, older than an event, does until
+/// it ends, so that the event it may still write is not passed over.
+#[tokio::test]
+async fn only_this_databases_transactions_hold_the_feed_back() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let (cluster, url) = own_cluster("horizon").await;
+    let w = World::on(TestApp::spawn_on(TestDatabase::external(url.clone()), &url).await).await;
+    let read = |cursor: Option<String>| {
+        let w = &w;
+        async move {
+            let query = cursor.map(|c| format!("?cursor={c}")).unwrap_or_default();
+            let path = format!("/api/v1/organisations/{}/events{query}", w.farm_a);
+            let response = w.app.get_as(&path, &w.marie.access).await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    let mut admin = AsyncPgConnection::establish(&url).await.unwrap();
+    admin
+        .batch_execute("CREATE DATABASE elsewhere")
         .await
-        .unwrap()
-        .expect("stop");
+        .unwrap();
+    let mut elsewhere = AsyncPgConnection::establish(&cluster.url("elsewhere"))
+        .await
+        .unwrap();
+    // An open transaction with an id, as a long report or a stuck session would be.
+    elsewhere
+        .batch_execute("BEGIN; SELECT pg_current_xact_id()")
+        .await
+        .unwrap();
+    let orders = w.order(next(Weekday::Tue, 7), &[(&w.carrots, "5")]).await;
+    let id = orders[0]["id"].as_str().unwrap();
+    let first = read(None).await;
+    assert_eq!(event_types(&first), ["order.submitted"]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+
+    // The same in this database: the acceptance, younger, waits for it.
+    let mut here = AsyncPgConnection::establish(&url).await.unwrap();
+    here.batch_execute("BEGIN; SELECT pg_current_xact_id()")
+        .await
+        .unwrap();
+    assert_eq!(w.act(&w.marie, id, "accept", None).await.status(), 200);
+    let held = read(Some(cursor.clone())).await;
+    assert_eq!(held["items"], json!([]));
+    assert_eq!(held["next_cursor"], cursor.as_str());
+    here.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(event_types(&read(Some(cursor)).await), ["order.accepted"]);
+
+    elsewhere.batch_execute("ROLLBACK").await.unwrap();
+    drop((elsewhere, here, admin, w));
+    stop(cluster).await;
 }
 
 #[tokio::test]
