@@ -14,7 +14,10 @@
 #   4. openapi-typescript -> target/clients/ts/api.d.ts (fails on its errors
 #      and on any of its warnings);
 #   5. tsc --noEmit --strict on tests/clients/check.ts, which imports those types;
-#   6. redocly lint with tests/clients/redocly.yaml (fails on errors; its
+#   6. a second TypeScript generator, @hey-api/openapi-ts (a whole fetch
+#      client: types and one function per operation) -> target/clients/hey-api,
+#      type-checked by tsc --strict;
+#   7. redocly lint with tests/clients/redocly.yaml (fails on errors; its
 #      warnings are printed but do not fail).
 set -euo pipefail
 
@@ -43,7 +46,7 @@ if [[ ! -x $VENV/bin/python ]]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$TOOLS/requirements.txt"
-if [[ ! -d $TOOLS/node_modules ]]; then
+if [[ ! -x $BIN/openapi-ts || ! -x $BIN/openapi-typescript || ! -x $BIN/redocly ]]; then
   (cd "$TOOLS" && npm ci --no-audit --no-fund)
 fi
 # The generator's post hooks (ruff check --fix, ruff format) need ruff on PATH;
@@ -103,7 +106,18 @@ if ! "$BIN/tsc" --noEmit --strict --target es2022 --module esnext \
   fail "tsc on $TOOLS/check.ts"
 fi
 
-# 6. lint
+# 6. a second generator: a whole client, type-checked
+step "@hey-api/openapi-ts -> $OUT/hey-api"
+rm -rf "$OUT/hey-api"
+if ! "$BIN/openapi-ts" --input "$ROOT/$DOC" --output "$OUT/hey-api" >"$log_dir/hey-api.log" 2>&1; then
+  cat "$log_dir/hey-api.log" >&2
+  fail "@hey-api/openapi-ts"
+elif ! "$BIN/tsc" --noEmit --strict --target es2022 --module esnext --moduleResolution bundler \
+  --lib es2022,dom,dom.iterable "$OUT"/hey-api/*.ts; then
+  fail "tsc on the @hey-api/openapi-ts client"
+fi
+
+# 7. lint
 step "redocly lint $DOC"
 if ! "$BIN/redocly" lint "$DOC" --config "$TOOLS/redocly.yaml"; then
   fail "redocly lint: errors"
