@@ -213,16 +213,39 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// Adds an error unless `value`, trimmed, has 1 to `max` characters.
+/// Adds an error unless `value` is a required text of 1 to `max`
+/// characters ([`text_fits`]).
 pub fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    let n = value.trim().chars().count();
-    if n == 0 || n > max {
+    if !text_fits(value, 1, max) {
         errors.push(FieldError::new(
             field,
             format!("must be 1 to {max} characters"),
         ));
     }
 }
+
+/// Whether `value` is a text of `min` to `max` characters as sent (JSON
+/// Schema's `minLength` and `maxLength` count them so), without NUL, and,
+/// when required (`min` ≥ 1), not blank: the document states the same rule
+/// with [`NOT_BLANK`], so that a client's validator and the service agree on
+/// every string.
+pub fn text_fits(value: &str, min: usize, max: usize) -> bool {
+    let length = value.chars().count();
+    (min..=max).contains(&length)
+        && !value.contains('\0')
+        && (min == 0 || !value.chars().all(is_blank))
+}
+
+/// A character a required text may not consist of only: white space (as
+/// Rust has it) and the byte order mark, together JSON Schema's `\s` plus
+/// U+0085.
+pub fn is_blank(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
+}
+
+/// The pattern of a required text: no NUL, and a character that is not
+/// [`is_blank`], spelt out so that every regex engine reads it alike.
+pub const NOT_BLANK: &str = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff][^\\u0000]*$";
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -550,3 +573,73 @@ impl From<crate::db::PoolError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::{NOT_BLANK, is_blank, text_fits};
+
+    /// The characters of `NOT_BLANK`'s middle class, besides NUL.
+    fn blank_class() -> Vec<char> {
+        let class = NOT_BLANK
+            .split_once("*[^\\u0000")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(class, _)| class)
+            .expect("the pattern's class");
+        let mut chars = Vec::new();
+        let mut rest = class;
+        while !rest.is_empty() {
+            let (c, tail) = match rest.strip_prefix('\\') {
+                Some(escaped) if escaped.starts_with('u') => (
+                    char::from_u32(u32::from_str_radix(&escaped[1..5], 16).unwrap()).unwrap(),
+                    &escaped[5..],
+                ),
+                Some(escaped) => {
+                    let c = match &escaped[..1] {
+                        "t" => '\t',
+                        "n" => '\n',
+                        "f" => '\u{c}',
+                        "r" => '\r',
+                        other => panic!("unknown escape {other}"),
+                    };
+                    (c, &escaped[1..])
+                }
+                None => (rest.chars().next().unwrap(), &rest[1..]),
+            };
+            if let Some(range_end) = tail.strip_prefix('-') {
+                let (last, after) = range_end.split_at(6);
+                let last = u32::from_str_radix(&last[2..], 16).unwrap();
+                chars.extend((c as u32..=last).filter_map(char::from_u32));
+                rest = after;
+            } else {
+                chars.push(c);
+                rest = tail;
+            }
+        }
+        chars
+    }
+
+    #[test]
+    fn the_schema_and_the_service_call_the_same_characters_blank() {
+        let class = blank_class();
+        for c in (0..=0x10_FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| c != '\0')
+        {
+            assert_eq!(is_blank(c), class.contains(&c), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn a_required_text_has_a_character_that_is_not_blank_and_fits_as_sent() {
+        assert!(text_fits("Blé", 1, 3));
+        assert!(text_fits(" a ", 1, 3));
+        assert!(text_fits("\u{1c}", 1, 3), "not white space for either");
+        for blank in [" ", "\u{b}", "\u{85}", "\u{feff}", "\u{3000} \t"] {
+            assert!(!text_fits(blank, 1, 10), "{blank:?}");
+            assert!(text_fits(blank, 0, 10), "optional: {blank:?}");
+        }
+        assert!(!text_fits("", 1, 3));
+        assert!(!text_fits("abc ", 1, 3), "counted as sent");
+        assert!(!text_fits("a\0b", 0, 3));
+    }
+}

@@ -52,12 +52,10 @@ pub struct AppState {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub auth: auth::Auth,
-    /// Open data downloads running at once, each holding a database
-    /// connection between pages: capped.
+    /// Open data downloads this instance runs at once, each holding one of
+    /// its database connections between pages: capped per instance (builds
+    /// are capped for the whole cluster, `opendata::queries::BUILD_SLOTS`).
     pub exports: opendata::ExportSlots,
-    /// Open data releases being built at once (CPU and a connection each),
-    /// apart from downloads so that slow readers never block publishing.
-    pub builds: opendata::ExportSlots,
     /// Browser origins allowed by CORS; none: no cross-origin access.
     pub cors_origins: Vec<String>,
     /// Who may read `/metrics`, and whether it is served on this address.

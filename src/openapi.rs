@@ -71,9 +71,11 @@ impl Modify for BearerAuth {
     }
 }
 
-/// What the routes cannot say themselves: every operation that takes a body
-/// answers 415 problem+json to a body of another media type, and 413 to a
-/// body over the limit; every answer carries `X-Request-Id`; 503s, 429s and
+/// What the routes cannot say themselves: every operation answers 414 to a
+/// request target over the limit and 431 to a header section over it
+/// (`http::limits`); every operation that takes a body answers 415
+/// problem+json to a body of another media type, and 413 to a body over the
+/// limit; every answer carries `X-Request-Id`; 503s, 429s and
 /// 409s may carry `Retry-After`; 401s carry `WWW-Authenticate` (RFC 9110
 /// §11.6.1); an operation without a security
 /// requirement says so (`security: []`), so that no tool assumes one.
@@ -107,6 +109,12 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for operation in operations(&mut api) {
         operation.security.get_or_insert_with(Vec::new);
         let responses = &mut operation.responses.responses;
+        responses
+            .entry("414".to_owned())
+            .or_insert_with(|| problem("The request target (path and query) is longer than 8 KiB"));
+        responses.entry("431".to_owned()).or_insert_with(|| {
+            problem("The header section is larger than 32 KiB or has more than 64 fields")
+        });
         if operation.request_body.is_some() {
             responses
                 .entry("413".to_owned())
@@ -304,9 +312,11 @@ fn request_body_schemas(document: &serde_json::Value) -> std::collections::BTree
     seen
 }
 
-/// Text cannot hold NUL (PostgreSQL refuses it, and the API answers 422):
-/// every free string a client sends says so with a pattern. Strings that
-/// have a format, an enum or a pattern already exclude it.
+/// Text cannot hold NUL (PostgreSQL refuses it, and the API answers 422),
+/// and a required one (`minLength` ≥ 1) cannot be blank: every free string
+/// a client sends says so with a pattern (`error::NOT_BLANK` for required
+/// ones), as `error::text_fits` checks it. Strings that have a format, an
+/// enum or a pattern already exclude both.
 fn forbid_nul(schema: &mut serde_json::Value) {
     use serde_json::Value;
     let Value::Object(map) = schema else {
@@ -321,7 +331,16 @@ fn forbid_nul(schema: &mut serde_json::Value) {
         .iter()
         .any(|k| map.contains_key(*k));
     if is_string && !constrained {
-        map.insert("pattern".into(), Value::from("^[^\\u0000]*$"));
+        let required = map
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n >= 1);
+        let pattern = if required {
+            crate::error::NOT_BLANK
+        } else {
+            "^[^\\u0000]*$"
+        };
+        map.insert("pattern".into(), Value::from(pattern));
     }
     for key in ["properties", "patternProperties"] {
         if let Some(Value::Object(children)) = map.get_mut(key) {

@@ -202,7 +202,6 @@ pub async fn serve(
         body_limit: settings.body_limit_bytes(),
         auth: Auth::new(jwt_secret.as_bytes(), settings.trust_forwarded)?,
         exports: crate::opendata::export_slots(usize::from(settings.max_exports)),
-        builds: crate::opendata::export_slots(2),
         cors_origins: settings.cors_origins.clone(),
         metrics: MetricsAccess::new(
             metrics_listener.is_some(),

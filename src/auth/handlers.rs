@@ -13,7 +13,7 @@ use super::throttle;
 use super::token::{ACCESS_TTL_SECONDS, hash_token, new_opaque_token};
 use crate::AppState;
 use crate::codes::{OrganisationKind, OrganisationStatus, Role, from_db};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, text_fits};
 use crate::http::extract::Json;
 use crate::ids::{check_email, normalise_email};
 
@@ -149,7 +149,7 @@ pub async fn register(
     if let Some(problem) = check_email(&email) {
         errors.push(FieldError::new("email", problem));
     }
-    if display_name.is_empty() || display_name.chars().count() > 100 {
+    if !text_fits(&body.display_name, 1, 100) {
         errors.push(FieldError::new(
             "display_name",
             "must be 1 to 100 characters",

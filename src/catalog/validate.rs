@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::dto::{NewOffer, OfferChanges};
 use crate::codes::{Label, ProductFamily};
-use crate::error::FieldError;
+use crate::error::{FieldError, text_fits};
 
 /// Quantities are kept to the gram (3 decimals).
 const QUANTITY_SCALE: u32 = 3;
@@ -21,8 +21,7 @@ fn at(prefix: &str, field: &str) -> String {
 }
 
 fn text(errors: &mut Vec<FieldError>, field: String, value: &str, min: usize, max: usize) {
-    let length = value.trim().chars().count();
-    if length < min || length > max || value.contains('\0') {
+    if !text_fits(value, min, max) {
         errors.push(FieldError::new(
             field,
             format!("must be {min} to {max} characters"),

@@ -22,7 +22,7 @@ use crate::codes::{
     Procedure, ProductFamily, from_db,
 };
 use crate::contracts::queries as contracts;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, text_fits};
 use crate::http::pagination::Keyset;
 use crate::orders::dto::OrganisationRef;
 use crate::orders::feed;
@@ -38,8 +38,7 @@ fn not_found() -> ApiError {
 }
 
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
-    let length = value.trim().chars().count();
-    if length < min || length > max {
+    if !text_fits(value, min, max) {
         errors.push(FieldError::new(
             field,
             format!("must be {min} to {max} characters"),

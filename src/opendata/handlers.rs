@@ -130,13 +130,15 @@ pub async fn publish_release(
         .ok_or_else(|| ApiError::not_found("no authority with this id"))?;
     let today = crate::clock::today_in_paris(&mut conn).await?;
     let (from, to, thresholds) = validate(&body, today)?;
-    let _slot = state.builds.try_acquire().map_err(|_| {
-        ApiError::AtCapacity(
-            "two open data releases are being built already; publish again in a few seconds".into(),
-        )
-    })?;
     let release = conn
         .transaction::<_, ApiError, _>(async |conn| {
+            if !queries::take_build_slot(conn).await? {
+                return Err(ApiError::AtCapacity(format!(
+                    "{} open data releases are being built already; publish again in a few \
+                     seconds",
+                    queries::BUILD_SLOTS
+                )));
+            }
             let (overlaps, version) = queries::claim_period(conn, &epci, from, to).await?;
             if overlaps {
                 return Err(ApiError::ReleaseOverlap(format!(

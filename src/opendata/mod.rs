@@ -16,7 +16,7 @@ pub mod release;
 
 use std::sync::Arc;
 
-/// Slots for open data builds and downloads (each holds a connection).
+/// Slots for this instance's open data downloads (each holds a connection).
 pub type ExportSlots = Arc<tokio::sync::Semaphore>;
 
 pub fn export_slots(count: usize) -> ExportSlots {

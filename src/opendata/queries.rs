@@ -342,6 +342,30 @@ pub async fn releases(
     query.load(conn).await.map(Some)
 }
 
+/// Open data builds the whole cluster runs at once, whatever the number of
+/// instances: each aggregates a territory's year, heavy on the database.
+pub const BUILD_SLOTS: i32 = 2;
+
+/// Takes one of the [`BUILD_SLOTS`] for the rest of the transaction (a
+/// transaction-level advisory lock, so every instance shares the count and
+/// a crashed build frees its slot); `false` when every slot is taken.
+/// `EXISTS` stops at the first slot it locks, so it holds one at most.
+pub async fn take_build_slot(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    let slot: Taken = diesel::sql_query(
+        "SELECT EXISTS (SELECT FROM generate_series(0, $1 - 1) AS s \
+          WHERE pg_try_advisory_xact_lock(hashtext('sesame.opendata.builds'), s)) AS taken",
+    )
+    .bind::<diesel::sql_types::Integer, _>(BUILD_SLOTS)
+    .get_result(conn)
+    .await?;
+    Ok(slot.taken)
+}
+
 /// Serialises releases of one EPCI (inside the publishing transaction), then
 /// tells whether one already covers part of the period, and the next version.
 pub async fn claim_period(

@@ -278,7 +278,6 @@ impl TestApp {
             body_limit: TEST_BODY_LIMIT,
             auth: sesame::auth::Auth::new(TEST_JWT_SECRET.as_bytes(), false).expect("auth"),
             exports: sesame::opendata::export_slots(4),
-            builds: sesame::opendata::export_slots(2),
             cors_origins: vec![TEST_CORS_ORIGIN.to_owned()],
             metrics: sesame::ops::MetricsAccess::default(),
         };

@@ -414,11 +414,15 @@ fn links_chain_the_main_flows() {
 #[test]
 fn free_strings_exclude_nul() {
     let document = committed();
-    let reason = &document["components"]["schemas"]["CancelConsultation"]["properties"]["reason"];
-    assert_eq!(reason["pattern"], "^[^\\u0000]*$", "{reason}");
-    let id = &document["components"]["schemas"]["CheckoutRequest"]["properties"]["buyer_id"];
+    let schemas = &document["components"]["schemas"];
+    // Required: not blank either, as the service checks it.
+    let reason = &schemas["CancelConsultation"]["properties"]["reason"];
+    assert_eq!(reason["pattern"], sesame::error::NOT_BLANK, "{reason}");
+    let note = &schemas["CheckoutRequest"]["properties"]["note"];
+    assert_eq!(note["pattern"], "^[^\\u0000]*$", "{note}");
+    let id = &schemas["CheckoutRequest"]["properties"]["buyer_id"];
     assert!(id.get("pattern").is_none(), "a uuid has its format: {id}");
     // A problem may echo what the client sent (an unknown parameter's name).
-    let detail = &document["components"]["schemas"]["Problem"]["properties"]["detail"];
+    let detail = &schemas["Problem"]["properties"]["detail"];
     assert!(detail.get("pattern").is_none(), "{detail}");
 }

@@ -780,6 +780,69 @@ async fn a_full_house_says_so_and_head_still_answers() {
     assert_eq!(head.headers()["content-type"], "text/csv; charset=utf-8");
 }
 
+/// Build slots are the cluster's, not one instance's: with both held by
+/// another connection (another instance building), publishing answers 503
+/// `at-capacity` and claims nothing; once one is free, the same request
+/// builds the release.
+#[tokio::test]
+async fn build_slots_are_shared_by_every_instance() {
+    use diesel_async::SimpleAsyncConnection;
+    let database = TestDatabase::new().await;
+    let url = database.url.clone();
+    sesame::demo::ensure(&url).await.expect("demo seeded");
+    let app = TestApp::spawn_on(database, &url).await;
+    let pat = login(&app, "pat@coeuressonne.demo").await;
+    let me: Value = app
+        .get_as("/api/v1/me", &pat.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let authority = me["memberships"][0]["organisation_id"].as_str().unwrap();
+    let period = json!({"from": "2020-01", "to": "2020-01"});
+    let mut other = app.db().await;
+    other
+        .batch_execute(
+            "SELECT pg_advisory_lock(hashtext('sesame.opendata.builds'), 0); \
+             SELECT pg_advisory_lock(hashtext('sesame.opendata.builds'), 1)",
+        )
+        .await
+        .unwrap();
+
+    let response = publish(&app, &pat, authority, period.clone()).await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    let problem = assert_problem(response, 503, "at-capacity").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 open data releases")
+    );
+    let mut db = app.db().await;
+    let releases = count_releases(&mut db).await;
+
+    other
+        .batch_execute("SELECT pg_advisory_unlock(hashtext('sesame.opendata.builds'), 1)")
+        .await
+        .unwrap();
+    let response = publish(&app, &pat, authority, period).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    assert_eq!(count_releases(&mut db).await, releases + 1);
+}
+
+async fn count_releases(db: &mut diesel_async::AsyncPgConnection) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count: Count = diesel::sql_query("SELECT count(*) AS n FROM opendata_releases")
+        .get_result(db)
+        .await
+        .unwrap();
+    count.n
+}
+
 /// Another generated territory (seed 11), with more lines than the demo's
 /// year: two releases published by its authority, valid, and attacked
 /// together, find nothing; most of the value stays published at month ×
