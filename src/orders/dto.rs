@@ -34,6 +34,7 @@ pub struct CheckoutRequest {
     pub delivery_date: NaiveDate,
     /// For the suppliers (at most 2,000 characters).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
     /// 1 to 100 lines, each offer at most once.
     #[schema(min_items = 1, max_items = 100)]

@@ -56,9 +56,11 @@ pub struct StandingOrderRequest {
     pub buyer_id: Uuid,
     /// The buyer (default) or one of its satellite canteens.
     pub delivery_site_id: Option<Uuid>,
-    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// At most 2,000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,

@@ -18,7 +18,7 @@ use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::clock::today_in_paris;
 use crate::codes::FeedEventType;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, text_fits};
 use crate::orders::checkout::{self, Outcome};
 use crate::orders::dto::{BasketLine, CheckoutRequest};
 use crate::orders::feed_data::StandingOrderDay;
@@ -75,7 +75,7 @@ pub async fn create(
     let today = today_in_paris(conn).await?;
     let mut errors = Vec::new();
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if !text_fits(&body.name, 1, 200) {
         errors.push(FieldError::new("name", "1 to 200 characters"));
     }
     if body.note.chars().count() > 2000 {

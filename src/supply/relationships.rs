@@ -122,11 +122,9 @@ pub async fn act(
         .await?
         .ok_or_else(|| ApiError::not_found("no supply relationship with this id"))?;
     let party = party_of(conn, user, &current, action).await?;
-    let reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    // Counted as sent, as the schema's maxLength counts it; kept trimmed.
     if reason
-        .as_ref()
+        .as_deref()
         .is_some_and(|r| r.chars().count() > MAX_TEXT_CHARS)
     {
         return Err(ApiError::validation(
@@ -134,6 +132,9 @@ pub async fn act(
             format!("at most {MAX_TEXT_CHARS} characters"),
         ));
     }
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     conn.transaction::<_, ApiError, _>(async |conn| {
         let status = queries::lock(conn, id)
             .await?
