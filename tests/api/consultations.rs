@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -202,20 +202,6 @@ async fn pass_deadline(app: &TestApp, id: &str) {
     .execute(&mut db)
     .await
     .unwrap();
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut db = app.db().await;
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut db)
-        .await
-        .unwrap()
-        .n
 }
 
 async fn text_of(app: &TestApp, sql: &str) -> String {
@@ -557,12 +543,9 @@ async fn a_consultation_from_call_to_contract_keeps_prices_sealed_until_the_dead
     )
     .await;
     assert_eq!(
-        count(
-            app,
-            &format!(
-                "SELECT unit_price_cents AS n FROM consultation_answers WHERE id = '{answer_a}'"
-            )
-        )
+        app.count(&format!(
+            "SELECT unit_price_cents AS n FROM consultation_answers WHERE id = '{answer_a}'"
+        ))
         .await,
         190
     );
@@ -775,7 +758,7 @@ async fn a_consultation_from_call_to_contract_keeps_prices_sealed_until_the_dead
     )
     .await;
     assert_eq!(listed["items"][0]["id"], contract_id.as_str());
-    assert_eq!(count(app, "SELECT count(*) AS n FROM contracts").await, 1);
+    assert_eq!(app.count("SELECT count(*) AS n FROM contracts").await, 1);
     assert_eq!(
         text_of(
             app,
@@ -975,7 +958,7 @@ async fn unlawful_or_malformed_criteria_are_refused_with_the_rule() {
     )
     .await;
     assert_eq!(
-        count(app, "SELECT count(*) AS n FROM consultations").await,
+        app.count("SELECT count(*) AS n FROM consultations").await,
         1
     );
 }
@@ -1077,15 +1060,12 @@ async fn exactly_the_answers_received_before_the_deadline_count() {
         results.iter().filter(|(_, a, _)| !a.is_empty()).count()
     );
     assert_eq!(
-        count(
-            app,
-            "SELECT count(*) AS n FROM consultation_answer_receipts"
-        )
-        .await,
+        app.count("SELECT count(*) AS n FROM consultation_answer_receipts")
+            .await,
         total as i64
     );
     assert_eq!(
-        count(app, &format!("SELECT count(*) AS n FROM consultation_answers WHERE received_at >= (SELECT answers_due_at FROM consultations WHERE id = '{id}')")).await,
+        app.count(&format!("SELECT count(*) AS n FROM consultation_answers WHERE received_at >= (SELECT answers_due_at FROM consultations WHERE id = '{id}')")).await,
         0
     );
 }
@@ -1128,7 +1108,7 @@ async fn of_concurrent_decisions_on_a_lot_exactly_one_wins() {
             assert_problem(response, 409, "lot-decided").await;
         }
     }
-    let contracts = count(app, "SELECT count(*) AS n FROM contracts").await;
+    let contracts = app.count("SELECT count(*) AS n FROM contracts").await;
     let status = text_of(
         app,
         &format!("SELECT status AS t FROM consultation_lots WHERE consultation_id = '{id}'"),

@@ -318,6 +318,20 @@ impl TestApp {
     pub async fn db(&self) -> AsyncPgConnection {
         self.database.connect().await
     }
+
+    /// The `n` column of a one-row query (`SELECT count(*) AS n …`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut db = self.db().await;
+        diesel_async::RunQueryDsl::get_result::<N>(diesel::sql_query(sql), &mut db)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .n
+    }
 }
 
 impl Drop for TestApp {

@@ -53,6 +53,21 @@ async fn publish(app: &TestApp, who: &Session, authority: &str, body: Value) -> 
     .await
 }
 
+/// The organisation `who` belongs to (its only membership).
+async fn own_organisation(app: &TestApp, who: &Session) -> String {
+    let me: Value = app
+        .get_as("/api/v1/me", &who.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["id"], who.user_id.as_str());
+    me["memberships"][0]["organisation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Downloads a release's descriptor and files into a fresh folder.
 async fn download(app: &TestApp, release: &Value) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sesame-release-{}", Uuid::now_v7()));
@@ -411,17 +426,7 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
         "contact@ecole-elementaire-jean-mace-saint-michel-sur-orge.demo",
     )
     .await;
-    let me: Value = app
-        .get_as("/api/v1/me", &pat.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["user"]["id"], pat.user_id.as_str());
-    let authority = me["memberships"][0]["organisation_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let authority = own_organisation(&app, &pat).await;
 
     // Who may publish, and what.
     let period = json!({"from": month(first_from), "to": month(first_to)});
@@ -792,13 +797,7 @@ async fn build_slots_are_shared_by_every_instance() {
     sesame::demo::ensure(&url).await.expect("demo seeded");
     let app = TestApp::spawn_on(database, &url).await;
     let pat = login(&app, "pat@coeuressonne.demo").await;
-    let me: Value = app
-        .get_as("/api/v1/me", &pat.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let authority = me["memberships"][0]["organisation_id"].as_str().unwrap();
+    let authority = &own_organisation(&app, &pat).await;
     let period = json!({"from": "2020-01", "to": "2020-01"});
     let mut other = app.db().await;
     other
@@ -818,8 +817,8 @@ async fn build_slots_are_shared_by_every_instance() {
             .unwrap()
             .contains("2 open data releases")
     );
-    let mut db = app.db().await;
-    let releases = count_releases(&mut db).await;
+    let count = "SELECT count(*) AS n FROM opendata_releases";
+    let releases = app.count(count).await;
 
     other
         .batch_execute("SELECT pg_advisory_unlock(hashtext('sesame.opendata.builds'), 1)")
@@ -827,20 +826,7 @@ async fn build_slots_are_shared_by_every_instance() {
         .unwrap();
     let response = publish(&app, &pat, authority, period).await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    assert_eq!(count_releases(&mut db).await, releases + 1);
-}
-
-async fn count_releases(db: &mut diesel_async::AsyncPgConnection) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let count: Count = diesel::sql_query("SELECT count(*) AS n FROM opendata_releases")
-        .get_result(db)
-        .await
-        .unwrap();
-    count.n
+    assert_eq!(app.count(count).await, releases + 1);
 }
 
 /// Another generated territory (seed 11), with more lines than the demo's
@@ -863,16 +849,7 @@ async fn a_larger_generated_territory_resists_the_attacker_too() {
         (months_before(last, 2), last),
     ];
     let pat = login(&app, "pat@coeuressonne.demo").await;
-    let me: Value = app
-        .get_as("/api/v1/me", &pat.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let authority = me["memberships"][0]["organisation_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let authority = own_organisation(&app, &pat).await;
     let mut dirs = Vec::new();
     for (from, to) in periods {
         let response = publish(
