@@ -750,6 +750,14 @@ async fn releases_are_frozen_valid_and_resist_an_attacker_combining_them() {
     }
 }
 
+/// A 503 `at-capacity` saying which slots are taken, with `Retry-After`.
+async fn assert_at_capacity(response: reqwest::Response, slots: &str) {
+    assert_eq!(response.headers()["retry-after"], "5");
+    let problem = assert_problem(response, 503, "at-capacity").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains(slots), "{problem}");
+}
+
 /// With every download slot taken, a download answers 503 `at-capacity`
 /// (not a database failure) with `Retry-After`; `HEAD` needs no slot.
 #[tokio::test]
@@ -770,16 +778,7 @@ async fn a_full_house_says_so_and_head_still_answers() {
     .await
     .unwrap();
     let url = format!("/api/v1/opendata/releases/{id}/supply_stats.csv");
-    let response = app.get(&url).await;
-    assert_eq!(response.headers()["retry-after"], "5");
-    let problem = assert_problem(response, 503, "at-capacity").await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("download slot"),
-        "{problem}"
-    );
+    assert_at_capacity(app.get(&url).await, "download slot").await;
     let head = app.client.head(app.url(&url)).send().await.unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-type"], "text/csv; charset=utf-8");
@@ -809,14 +808,7 @@ async fn build_slots_are_shared_by_every_instance() {
         .unwrap();
 
     let response = publish(&app, &pat, authority, period.clone()).await;
-    assert_eq!(response.headers()["retry-after"], "5");
-    let problem = assert_problem(response, 503, "at-capacity").await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("2 open data releases")
-    );
+    assert_at_capacity(response, "2 open data releases").await;
     let count = "SELECT count(*) AS n FROM opendata_releases";
     let releases = app.count(count).await;
 
