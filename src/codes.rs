@@ -491,3 +491,13 @@ code_enum!(
         Ended = "ended",
     }
 );
+
+code_enum!(
+    /// A VAT rate, in per cent, written as here: 5.5 (food), 10 (catering
+    /// services), 20 (confectionery, chocolate, margarine, alcohol).
+    VatRate {
+        Food = "5.5",
+        Catering = "10",
+        Standard = "20",
+    }
+);

@@ -116,9 +116,8 @@ pub struct NewOffer {
     pub package: Option<Package>,
     /// Price per unit, excluding VAT, in cents.
     pub price_cents: i64,
-    /// 5.5, 10 or 20 (per cent).
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "5.5")]
+    #[schema(value_type = crate::codes::VatRate, example = "5.5")]
     pub vat_rate: Decimal,
     /// Quantity in stock; absent or null with `on_demand: true`.
     #[serde(default, with = "crate::http::decimal::option")]
@@ -160,7 +159,7 @@ pub struct OfferChanges {
     pub origin: Option<Origin>,
     pub price_cents: Option<i64>,
     #[serde(default, with = "crate::http::decimal::option")]
-    #[schema(value_type = Option<String>, pattern = "^[0-9]+(\\.[0-9]+)?$")]
+    #[schema(value_type = Option<crate::codes::VatRate>)]
     pub vat_rate: Option<Decimal>,
     #[serde(default, with = "crate::http::decimal::option")]
     #[schema(value_type = Option<String>, pattern = "^[0-9]+(\\.[0-9]+)?$")]

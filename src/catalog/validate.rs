@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use rust_decimal::Decimal;
 
 use super::dto::{NewOffer, OfferChanges};
-use crate::codes::{Label, ProductFamily};
+use crate::codes::{Label, ProductFamily, VatRate};
 use crate::error::{FieldError, text_fits};
 
 /// Quantities are kept to the gram (3 decimals).
@@ -63,10 +63,13 @@ pub fn labels(
     }
 }
 
+/// A VAT rate is one of the [`VatRate`] codes, written as the code is
+/// (`5.50` is refused: the document's enum has `5.5`, and a decimal keeps
+/// the digits it was written with).
 pub fn vat(errors: &mut Vec<FieldError>, field: String, rate: Decimal) {
-    let allowed = [Decimal::new(55, 1), Decimal::from(10), Decimal::from(20)];
-    if !allowed.contains(&rate) {
-        errors.push(FieldError::new(field, "must be 5.5, 10 or 20"));
+    if rate.to_string().parse::<VatRate>().is_err() {
+        let allowed = VatRate::CODES.join(", ");
+        errors.push(FieldError::new(field, format!("must be one of {allowed}")));
     }
 }
 

@@ -288,9 +288,8 @@ pub struct AnswerRequest {
     /// Unit price HT, in cents, per the lot's unit.
     #[schema(minimum = 0, maximum = 100000000)]
     pub unit_price_cents: i64,
-    /// 5.5, 10 or 20 (per cent).
     #[serde(with = "crate::http::decimal")]
-    #[schema(value_type = String, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "5.5")]
+    #[schema(value_type = crate::codes::VatRate, example = "5.5")]
     pub vat_rate: Decimal,
     /// The producing farm's certified labels; every label the lot asks for.
     #[serde(default)]

@@ -889,9 +889,7 @@ pub async fn answer(
             "must be between 0 and 100000000 cents",
         ));
     }
-    if ![Decimal::new(55, 1), Decimal::from(10), Decimal::from(20)].contains(&body.vat_rate) {
-        errors.push(FieldError::new("vat_rate", "must be 5.5, 10 or 20"));
-    }
+    crate::catalog::validate::vat(&mut errors, "vat_rate".into(), body.vat_rate);
     crate::catalog::validate::labels(&mut errors, "labels".into(), &body.labels, family);
     for wanted in &lot.labels {
         if !body.labels.iter().any(|l| l.as_str() == wanted) {

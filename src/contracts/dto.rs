@@ -184,7 +184,7 @@ pub struct ContractLineRequest {
     #[schema(minimum = 0, maximum = 100000000)]
     pub unit_price_cents: i64,
     #[serde(with = "crate::http::decimal")]
-    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$", value_type = String, example = "5.5")]
+    #[schema(value_type = crate::codes::VatRate, example = "5.5")]
     pub vat_rate: Decimal,
     #[serde(default)]
     #[schema(max_items = 10)]

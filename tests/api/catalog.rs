@@ -141,6 +141,16 @@ async fn labels_must_be_certified_and_applicable_and_only_sellers_sell() {
         fields,
         ["package", "vat_rate", "stock", "delivery_weekdays"]
     );
+    // A rate is one of the document's codes, as written there.
+    let mut spelt = carrots();
+    spelt["vat_rate"] = json!("5.50");
+    let problem = assert_problem(
+        app.post_json(&url, &spelt, Some(&marie.access)).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["vat_rate"]);
 
     // A canteen does not sell; a pending farm does not yet.
     let paul = app.signed_up("paul@cantine.fr").await;
