@@ -118,6 +118,9 @@ pub struct StandingOrder {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StandingOrderList {
     pub items: Vec<StandingOrder>,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,7 +9,8 @@ use super::service;
 use crate::AppState;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiResult, Problem};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Query};
+use crate::http::pagination::KeysetQuery;
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -81,10 +82,10 @@ pub async fn get_standing_order(
     tag = "standing orders",
     operation_id = "list_standing_orders",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The canteen")),
+    params(("id" = Uuid, Path, description = "The canteen"), KeysetQuery),
     responses(
-        (status = 200, description = "Its standing orders (at most 500)", body = StandingOrderList),
-        (status = 400, description = "Malformed id", body = Problem, content_type = PROBLEM),
+        (status = 200, description = "Its standing orders, newest first", body = StandingOrderList),
+        (status = 400, description = "Malformed id or invalid parameter", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Not authenticated", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such organisation visible to the caller", body = Problem, content_type = PROBLEM),
         (status = 503, description = "Database unavailable", body = Problem, content_type = PROBLEM),
@@ -95,10 +96,13 @@ pub async fn list_standing_orders(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    Query(query): Query<KeysetQuery>,
 ) -> ApiResult<web::Json<StandingOrderList>> {
+    let page = query.keyset()?;
     let mut conn = state.pool.get().await?;
-    let items = service::list(&mut conn, &user, id.into_inner()).await?;
-    Ok(web::Json(StandingOrderList { items }))
+    Ok(web::Json(
+        service::list(&mut conn, &user, id.into_inner(), page).await?,
+    ))
 }
 
 /// Pause, resume or end a standing order (the canteen's members). Days

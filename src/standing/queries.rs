@@ -9,6 +9,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::http::pagination::Keyset;
+
 #[derive(QueryableByName, Debug, Clone)]
 pub struct TemplateRow {
     #[diesel(sql_type = SqlUuid)]
@@ -126,14 +128,31 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// The standing orders of `buyer`, newest first.
-pub async fn of_buyer(conn: &mut AsyncPgConnection, buyer: Uuid) -> QueryResult<Vec<TemplateRow>> {
+/// A page of the standing orders of `buyer`, newest first (one more row
+/// than the page, to tell that another follows); `None` when the cursor is
+/// no standing order.
+pub async fn of_buyer(
+    conn: &mut AsyncPgConnection,
+    buyer: Uuid,
+    page: Keyset,
+) -> QueryResult<Option<Vec<TemplateRow>>> {
+    if let Some(cursor) = page.cursor
+        && find(conn, cursor).await?.is_none()
+    {
+        return Ok(None);
+    }
     diesel::sql_query(format!(
-        "{TEMPLATE} WHERE buyer_id = $1 ORDER BY created_at DESC, id LIMIT 500"
+        "{TEMPLATE} WHERE buyer_id = $1 \
+            AND ($2::uuid IS NULL OR (created_at, id) < \
+                 (SELECT x.created_at, x.id FROM standing_orders x WHERE x.id = $2)) \
+          ORDER BY created_at DESC, id DESC LIMIT $3"
     ))
     .bind::<SqlUuid, _>(buyer)
+    .bind::<Nullable<SqlUuid>, _>(page.cursor)
+    .bind::<BigInt, _>(page.fetch())
     .load(conn)
     .await
+    .map(Some)
 }
 
 pub async fn lines_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<LineRow>> {

@@ -19,6 +19,7 @@ use crate::auth::policy::{self, OrgAction};
 use crate::clock::today_in_paris;
 use crate::codes::FeedEventType;
 use crate::error::{ApiError, ApiResult, FieldError, text_fits};
+use crate::http::pagination::{self, Keyset};
 use crate::orders::checkout::{self, Outcome};
 use crate::orders::dto::{BasketLine, CheckoutRequest};
 use crate::orders::feed_data::StandingOrderDay;
@@ -343,11 +344,18 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     buyer: Uuid,
-) -> ApiResult<Vec<StandingOrder>> {
+    page: Keyset,
+) -> ApiResult<StandingOrderList> {
     let org = access(conn, buyer, Some(user)).await?;
     policy::authorize(user, &org, OrgAction::ReadPrivate)?;
-    let templates = queries::of_buyer(conn, buyer).await?;
-    views(conn, templates).await
+    let templates = queries::of_buyer(conn, buyer, page)
+        .await?
+        .ok_or_else(pagination::unknown_cursor)?;
+    let (templates, next_cursor) = page.page(templates, |t| t.id);
+    Ok(StandingOrderList {
+        items: views(conn, templates).await?,
+        next_cursor,
+    })
 }
 
 /// Pauses, resumes or ends a standing order (its canteen's members).

@@ -276,6 +276,7 @@ const SCHEMATHESIS_ALLOWANCES: &[(&str, &[&str])] = &[
     ("list_consultations", &["400"]),
     ("list_open_consultations", &["400"]),
     ("list_contracts", &["400"]),
+    ("list_standing_orders", &["400"]),
 ];
 
 #[test]

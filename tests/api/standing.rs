@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sesame::schema::{domain_events, orders};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, error_fields};
+use crate::helpers::{assert_problem, error_fields, item_keys};
 use crate::orders::{World, paris_today};
 
 async fn create(w: &World, body: &Value) -> Value {
@@ -48,6 +48,56 @@ async fn placed(w: &World) -> BTreeMap<NaiveDate, Vec<Uuid>> {
 
 fn weekday(day: NaiveDate) -> u32 {
     day.weekday().number_from_monday()
+}
+
+#[tokio::test]
+async fn a_canteens_standing_orders_page_newest_first() {
+    let w = World::new().await;
+    let today = paris_today(&w.app).await;
+    let mut created = Vec::new();
+    for name in ["Lundis", "Mardis", "Jeudis"] {
+        let template = create(
+            &w,
+            &json!({
+                "buyer_id": w.canteen,
+                "name": name,
+                "starts_on": today + Days::new(3),
+                "days_ahead": 7,
+                "lines": [{"weekday": 2, "offer_id": w.carrots, "quantity": "5"}]
+            }),
+        )
+        .await;
+        created.push(template["id"].as_str().unwrap().to_owned());
+    }
+    let list = format!("/api/v1/organisations/{}/standing-orders", w.canteen);
+    let read = |query: String| {
+        let (w, list) = (&w, &list);
+        async move {
+            let response = w
+                .app
+                .get_as(&format!("{list}?{query}"), &w.claire.access)
+                .await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let first = read("limit=2".into()).await;
+    assert_eq!(
+        item_keys(&first, "id"),
+        [created[2].clone(), created[1].clone()]
+    );
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = read(format!("limit=2&cursor={cursor}")).await;
+    assert_eq!(item_keys(&second, "id"), [created[0].clone()]);
+    assert_eq!(second["next_cursor"], Value::Null);
+    let unknown = w
+        .app
+        .get_as(
+            &format!("{list}?cursor={}", Uuid::now_v7()),
+            &w.claire.access,
+        )
+        .await;
+    assert_problem(unknown, 400, "invalid-parameter").await;
 }
 
 #[tokio::test]
