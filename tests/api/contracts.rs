@@ -279,14 +279,9 @@ async fn a_partys_contracts_page_newest_first() {
     }
     let list = format!("/api/v1/organisations/{}/contracts", w.canteen);
     let w = &w;
-    let list = &list;
-    let page = |query: String| async move {
-        let response = w
-            .app
-            .get_as(&format!("{list}?{query}"), &w.claire.access)
-            .await;
-        assert_eq!(response.status(), 200);
-        response.json::<Value>().await.unwrap()
+    let page = |query: String| {
+        let path = format!("{list}?{query}");
+        async move { w.app.json_as(&path, &w.claire.access).await }
     };
     let ids = |page: &Value| item_keys(page, "id");
     let first = page("limit=2".into()).await;

@@ -459,6 +459,13 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The JSON body of a GET with `token` that must answer 200.
+    pub async fn json_as(&self, path: &str, token: &str) -> serde_json::Value {
+        let response = self.get_as(path, token).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("a JSON body")
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_json(
             "/api/v1/auth/login",

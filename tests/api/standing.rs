@@ -70,16 +70,10 @@ async fn a_canteens_standing_orders_page_newest_first() {
         created.push(template["id"].as_str().unwrap().to_owned());
     }
     let list = format!("/api/v1/organisations/{}/standing-orders", w.canteen);
+    let w = &w;
     let read = |query: String| {
-        let (w, list) = (&w, &list);
-        async move {
-            let response = w
-                .app
-                .get_as(&format!("{list}?{query}"), &w.claire.access)
-                .await;
-            assert_eq!(response.status(), 200);
-            response.json::<Value>().await.unwrap()
-        }
+        let path = format!("{list}?{query}");
+        async move { w.app.json_as(&path, &w.claire.access).await }
     };
     let first = read("limit=2".into()).await;
     assert_eq!(
