@@ -227,6 +227,7 @@ pub struct OrderQuery {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Gel sur les carottes : plus de stock avant janvier"}))]
 pub struct Reason {
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 
@@ -235,6 +236,7 @@ pub struct Reason {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cancellation {
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -274,6 +276,7 @@ pub struct DisputedLine {
     /// The order's line, numbered from 0 (an order has at most 100).
     #[schema(minimum = 0, maximum = 99)]
     pub line_no: i16,
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 

@@ -20,7 +20,7 @@ use crate::auth::extract::AuthUser;
 use crate::auth::policy::{self, OrgAction};
 use crate::codes::{OrderStatus, from_db};
 use crate::db::DbConn;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, is_blank, text_fits};
 
 const MAX_REASON_CHARS: usize = 2000;
 /// A delivered quantity may exceed the ordered one (real weight), up to
@@ -68,14 +68,23 @@ pub async fn party_of(
     }
 }
 
+/// A reason as given (counted as sent, as the schema's `maxLength`), kept
+/// trimmed; a blank one is no reason.
 fn reason(text: Option<String>, required: bool) -> ApiResult<Option<String>> {
-    let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-    match text {
-        None if required => Err(ApiError::validation("reason", "is required: say why")),
-        Some(t) if t.chars().count() > MAX_REASON_CHARS => Err(ApiError::validation(
+    if text
+        .as_deref()
+        .is_some_and(|t| !text_fits(t, 0, MAX_REASON_CHARS))
+    {
+        return Err(ApiError::validation(
             "reason",
             format!("at most {MAX_REASON_CHARS} characters"),
-        )),
+        ));
+    }
+    let text = text
+        .filter(|t| !t.chars().all(is_blank))
+        .map(|t| t.trim().to_owned());
+    match text {
+        None if required => Err(ApiError::validation("reason", "is required: say why")),
         other => Ok(other),
     }
 }
@@ -199,8 +208,7 @@ fn apply_dispute(lines: &mut [LineRow], disputed: Vec<DisputedLine>) -> ApiResul
                 "appears twice",
             ));
         }
-        let n = d.reason.trim().chars().count();
-        if n == 0 || n > MAX_REASON_CHARS {
+        if !text_fits(&d.reason, 1, MAX_REASON_CHARS) {
             errors.push(FieldError::new(
                 format!("lines[{i}].reason"),
                 format!("say why, in 1 to {MAX_REASON_CHARS} characters"),
