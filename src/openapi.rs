@@ -153,7 +153,7 @@ pub fn complete(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     {
         for (name, schema) in schemas.iter_mut() {
             if bodies.contains(name) {
-                forbid_nul(schema);
+                constrain_free_text(schema);
             }
         }
     }
@@ -317,7 +317,7 @@ fn request_body_schemas(document: &serde_json::Value) -> std::collections::BTree
 /// a client sends says so with a pattern (`error::NOT_BLANK` for required
 /// ones), as `error::text_fits` checks it. Strings that have a format, an
 /// enum or a pattern already exclude both.
-fn forbid_nul(schema: &mut serde_json::Value) {
+fn constrain_free_text(schema: &mut serde_json::Value) {
     use serde_json::Value;
     let Value::Object(map) = schema else {
         return;
@@ -344,17 +344,17 @@ fn forbid_nul(schema: &mut serde_json::Value) {
     }
     for key in ["properties", "patternProperties"] {
         if let Some(Value::Object(children)) = map.get_mut(key) {
-            children.values_mut().for_each(forbid_nul);
+            children.values_mut().for_each(constrain_free_text);
         }
     }
     for key in ["items", "additionalProperties"] {
         if let Some(child) = map.get_mut(key) {
-            forbid_nul(child);
+            constrain_free_text(child);
         }
     }
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(Value::Array(children)) = map.get_mut(key) {
-            children.iter_mut().for_each(forbid_nul);
+            children.iter_mut().for_each(constrain_free_text);
         }
     }
 }

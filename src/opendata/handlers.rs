@@ -22,7 +22,7 @@ use crate::codes::ReleaseResource;
 use crate::db::Work;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::extract::{Json, Query};
-use crate::http::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::http::pagination;
 
 const PROBLEM: &str = "application/problem+json";
 /// The longest period of one release, in months.
@@ -191,13 +191,7 @@ pub async fn list_releases(
     state: web::Data<AppState>,
     Query(query): Query<ReleasesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let page = pagination::keyset(query.limit, query.cursor)?;
     if let Some(epci) = &query.epci
         && !(epci.len() == 9 && epci.bytes().all(|b| b.is_ascii_digit()))
     {
@@ -207,16 +201,10 @@ pub async fn list_releases(
         ));
     }
     let mut conn = state.pool.get().await?;
-    let mut rows = queries::releases(
-        &mut conn,
-        query.epci.as_deref(),
-        query.cursor,
-        i64::from(limit) + 1,
-    )
-    .await?
-    .ok_or_else(|| ApiError::invalid_parameter("cursor", "is not a cursor this list returned"))?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let rows = queries::releases(&mut conn, query.epci.as_deref(), page.cursor, page.fetch())
+        .await?
+        .ok_or_else(pagination::unknown_cursor)?;
+    let (rows, next_cursor) = page.page(rows, |(row, _)| row.id);
     let items = rows
         .into_iter()
         .map(|(row, name)| {
@@ -224,7 +212,6 @@ pub async fn list_releases(
             Ok(Release::new(row, name, summary))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    let next_cursor = more.then(|| items.last().map(|r: &Release| r.id)).flatten();
     Ok(HttpResponse::Ok().json(ReleasePage { items, next_cursor }))
 }
 
